@@ -1,0 +1,47 @@
+"""Roles and what each may do (CONTRACT §10), as `resource:action` strings."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MANAGER = "MANAGER"
+    STAFF = "STAFF"
+
+
+READ = frozenset({"merchant:read", "members:read", "payment_intents:read", "events:read"})
+OPERATE = frozenset({"payment_intents:capture", "payment_intents:void", "payment_intents:cancel",
+                     "payment_intents:refund", "members:invite"})
+ADMINISTER = frozenset({"members:update_role", "merchant:update", "settings:update",
+                        "settings:read_secret", "api_keys:create", "api_keys:revoke",
+                        "api_keys:read", "webhooks:send_test", "events:redeliver"})
+OWN = frozenset({"members:remove"})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.OWNER: READ | OPERATE | ADMINISTER | OWN,
+    Role.ADMIN: READ | OPERATE | ADMINISTER,
+    Role.MANAGER: READ | OPERATE,
+    Role.STAFF: READ,
+}
+
+# What a merchant's server may do with its API key: payments and events, nothing else.
+API_KEY_PERMISSIONS = frozenset({
+    "payment_intents:read", "payment_intents:create", "payment_intents:capture",
+    "payment_intents:void", "payment_intents:cancel", "payment_intents:refund",
+    "events:read", "events:redeliver", "merchant:read",
+})
+
+
+def role_allows(role: Role, permission: str) -> bool:
+    return permission in ROLE_PERMISSIONS[role]
+
+
+RANK = {Role.STAFF: 1, Role.MANAGER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+
+
+def may_assign(actor: Role, role: Role) -> bool:
+    """A member hands out roles up to their own; nobody hands out OWNER."""
+    return role is not Role.OWNER and RANK[role] <= RANK[actor]

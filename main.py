@@ -1,0 +1,125 @@
+"""The gateway: the app factory and the command line (serve, worker, migrate, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from core.config import Settings, load_settings, use_settings
+from core.ratelimit import RateLimiter
+from models import db
+from schema.schema import build_schema
+from schema.view import GraphQLView
+
+log = logging.getLogger("gateway")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    use_settings(settings)
+    from checkout.routes import checkout_routes
+    from tasks.queue import create_queue
+
+    graphql = GraphQLView(
+        build_schema(introspection=settings.graphiql), graphiql=settings.graphiql,
+        ip_limiter=RateLimiter(settings.rate_limit_ip_per_second, settings.rate_limit_burst_seconds),
+        key_limiter=RateLimiter(settings.rate_limit_key_per_second,
+                                settings.rate_limit_burst_seconds))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect(settings.database_url)
+        app.state.queue = await create_queue(settings)
+        try:
+            yield
+        finally:
+            await app.state.queue.close()
+            await db.disconnect()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": await db.ping(), **await request.app.state.queue.ping()}
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    app = Starlette(routes=[
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Mount("/checkout", routes=checkout_routes()),
+    ], lifespan=lifespan)
+    app.state.graphql = graphql
+    app.state.settings = settings
+    return app
+
+
+def app_factory() -> Starlette:
+    """For uvicorn's --factory (each worker process builds its own app)."""
+    return create_app()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    asyncio.run(db.migrate(settings.database_url))
+    print(f"Gateway on {settings.public_base_url}  (GraphiQL: {settings.public_base_url}/graphql)",
+          flush=True)
+    if not settings.redis_url:
+        print("Embedded mode: SQLite-ready, tasks run in this process", flush=True)
+    uvicorn.run("main:app_factory", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers if settings.redis_url else 1,
+                log_level=settings.log_level, access_log=False)
+
+
+def worker(settings: Settings) -> None:
+    from tasks.worker import run_worker
+
+    if not settings.redis_url:
+        sys.exit("The worker needs REDIS_URL; without it the API runs tasks in-process.")
+    asyncio.run(db.migrate(settings.database_url))
+    run_worker(settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="main.py", description="The payment gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API (GraphQL, checkout, health)")
+    commands.add_parser("worker", help="run an arq worker (needs REDIS_URL)")
+    commands.add_parser("migrate", help="apply database migrations")
+    demo = commands.add_parser("demo", help="run the quick start against a running gateway")
+    demo.add_argument("--url", default=None, help="the gateway's base URL")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    use_settings(settings)
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        serve(settings)
+    elif args.command == "worker":
+        worker(settings)
+    elif args.command == "migrate":
+        asyncio.run(db.migrate(settings.database_url))
+        print("Migrations applied")
+    elif args.command == "demo":
+        from checkout.demo import run_demo
+        sys.exit(run_demo(args.url or settings.public_base_url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Database set-up: the Tortoise config, migrations, connections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from models import MODEL_MODULES
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite://"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": _connection(database_url)},
+        "apps": {"models": {"models": MODEL_MODULES, "migrations": "models.migrations",
+                            "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if database_url.startswith("sqlite://"):
+        # WAL lets readers go on while a payment commits; a busy wait instead of "locked".
+        return {"engine": "tortoise.backends.sqlite",
+                "credentials": {"file_path": database_url.removeprefix("sqlite://"),
+                                "journal_mode": "WAL", "journal_size_limit": 16384,
+                                "busy_timeout": 5000}}
+    return database_url
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration (idempotent; safe to run at each start)."""
+    await run_migrations(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+async def connect(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def disconnect() -> None:
+    await Tortoise.close_connections()
+
+
+def is_postgres() -> bool:
+    from tortoise import connections
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+# For `tortoise -c models.db.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config("sqlite://data/gateway.sqlite3")
+
+
+async def ping() -> str:
+    from tortoise import connections
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - readiness reports any failure
+        return f"error: {type(error).__name__}"
+    return "ok"

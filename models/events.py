@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.base import id_field
+
+
+class DeliveryState(str, Enum):
+    NONE = "NONE"  # no webhook URL when the event happened
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"  # every attempt used; `redeliverEvent` sends it again
+
+
+class Event(Model):
+    # A state change, written in the transaction that made it: the outbox of webhooks.
+
+    id = id_field("evt")
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="events",
+                                      on_delete=fields.CASCADE)
+    type = fields.CharField(max_length=64)
+    object_id = fields.CharField(max_length=40, null=True)
+    data = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivery_state = fields.CharEnumField(DeliveryState, max_length=10)
+    attempt_count = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    # Whoever holds an unexpired lease is delivering the event; nobody else may.
+    lease_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "events"
+        indexes = (("merchant_id", "created_at", "id"), ("delivery_state", "next_attempt_at"))
+
+
+class WebhookDelivery(Model):
+    # One attempt to deliver an event.
+
+    id = id_field("whd")
+    event = fields.ForeignKeyField("models.Event", related_name="deliveries",
+                                   on_delete=fields.CASCADE)
+    attempt = fields.IntField()
+    url = fields.CharField(max_length=2048)
+    response_status = fields.IntField(null=True)
+    error = fields.CharField(max_length=500, null=True)
+    succeeded = fields.BooleanField()
+    latency_ms = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    next_retry_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_deliveries"

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from core.permissions import Role
+from models.base import id_field
+
+
+class Merchant(Model):
+    id = id_field("mer")
+    business_name = fields.CharField(max_length=200)
+    legal_name = fields.CharField(max_length=200, null=True)
+    email = fields.CharField(max_length=254)
+    phone = fields.CharField(max_length=40, null=True)
+    website = fields.CharField(max_length=2048, null=True)
+    status = fields.CharField(max_length=20, default="active")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    default_currency = fields.CharField(max_length=3, default="USD")
+    webhook_url = fields.CharField(max_length=2048, null=True)
+    webhook_secret = fields.CharField(max_length=80, null=True)
+    # After a rotation the previous secret also signs, until this moment.
+    previous_webhook_secret = fields.CharField(max_length=80, null=True)
+    previous_secret_expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "merchants"
+
+
+class Membership(Model):
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="memberships",
+                                  on_delete=fields.CASCADE)
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="memberships",
+                                      on_delete=fields.CASCADE)
+    role = fields.CharEnumField(Role, max_length=10)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "memberships"
+        unique_together = (("user", "merchant"),)
+
+
+class Invitation(Model):
+    id = id_field("inv")
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="invitations",
+                                      on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=254)
+    role = fields.CharEnumField(Role, max_length=10)
+    token = fields.CharField(max_length=80, unique=True)
+    status = fields.CharField(max_length=20, default="pending")
+    # "{merchant}:{email}" while pending, NULL after: the database keeps one pending per email.
+    pending_key = fields.CharField(max_length=300, null=True, unique=True)
+    invited_by = fields.ForeignKeyField("models.User", related_name="invitations_sent",
+                                        null=True, on_delete=fields.SET_NULL)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invitations"

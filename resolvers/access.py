@@ -1,0 +1,72 @@
+"""Who is calling, and what they may see and do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import forbidden, not_found, unauthenticated
+from core.permissions import API_KEY_PERMISSIONS, Role, role_allows
+from models.api_keys import ApiKey
+from models.merchants import Membership
+from models.users import User
+
+
+@dataclass
+class Caller:
+    user: User | None = None
+    session_id: str | None = None
+    api_key: ApiKey | None = None
+    ip: str | None = None
+
+    def require_user(self) -> User:
+        if self.user is None:
+            raise unauthenticated("Log in: this needs a user access token")
+        return self.user
+
+    @property
+    def key_merchant_id(self) -> str | None:
+        return self.api_key.merchant_id if self.api_key else None
+
+    def require_authenticated(self) -> None:
+        if self.user is None and self.api_key is None:
+            raise unauthenticated()
+
+
+ANONYMOUS = Caller()
+
+
+async def authorize(caller: Caller, merchant_id: str, permission: str) -> Role | None:
+    """Let the caller act on the merchant or raise.
+
+    Not a member (or another merchant's key): NOT_FOUND, so nothing leaks about other
+    merchants. A member whose role lacks the permission: FORBIDDEN. Returns the member's role
+    (None for an API key).
+    """
+    if caller.api_key is not None:
+        if caller.api_key.merchant_id != merchant_id:
+            raise not_found("Merchant")
+        if permission not in API_KEY_PERMISSIONS:
+            raise forbidden("API keys cannot do this; use a user access token")
+        return None
+    user = caller.require_user()
+    role = await role_of(user.id, merchant_id)
+    if role is None:
+        raise not_found("Merchant")
+    if not role_allows(role, permission):
+        raise forbidden(f"The {role.value} role cannot do this ({permission})")
+    return role
+
+
+async def role_of(user_id: str, merchant_id: str) -> Role | None:
+    membership = await Membership.get_or_none(user_id=user_id, merchant_id=merchant_id)
+    return membership.role if membership else None
+
+
+async def may(caller: Caller, merchant_id: str, permission: str) -> bool:
+    """The same rule as `authorize`, as a yes or no (for fields that hide rather than fail)."""
+    if caller.api_key is not None:
+        return caller.api_key.merchant_id == merchant_id and permission in API_KEY_PERMISSIONS
+    if caller.user is None:
+        return False
+    role = await role_of(caller.user.id, merchant_id)
+    return role is not None and role_allows(role, permission)

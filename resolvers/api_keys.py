@@ -1,0 +1,48 @@
+"""API keys: shown once, stored as SHA-256, revoked at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import security, validation
+from core.clock import now
+from core.errors import not_found, unauthenticated
+from models.api_keys import ApiKey
+from resolvers.access import Caller, authorize
+
+LAST_USED_PRECISION = timedelta(minutes=1)  # `lastUsedAt` is written at most once a minute
+
+
+async def create(caller: Caller, merchant_id: str, name: str) -> tuple[ApiKey, str]:
+    await authorize(caller, merchant_id, "api_keys:create")
+    name = validation.text(name, "name", max_length=100)
+    secret = security.new_api_key()
+    key = await ApiKey.create(merchant_id=merchant_id, name=name,
+                              prefix=security.api_key_prefix(secret),
+                              key_hash=security.sha256_hex(secret), created_by=caller.user)
+    return key, secret
+
+
+async def revoke(caller: Caller, key_id: str) -> ApiKey:
+    key = await ApiKey.get_or_none(id=key_id)
+    if key is None:
+        raise not_found("API key")
+    await authorize(caller, key.merchant_id, "api_keys:revoke")
+    await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=now())
+    return await ApiKey.get(id=key_id)
+
+
+async def keys_of(merchant_id: str) -> list[ApiKey]:
+    return await ApiKey.filter(merchant_id=merchant_id).order_by("-created_at")
+
+
+async def authenticate(secret: str) -> ApiKey:
+    """The live key behind a presented secret; UNAUTHENTICATED otherwise."""
+    key = await ApiKey.get_or_none(key_hash=security.sha256_hex(secret))
+    if key is None or key.revoked_at is not None:
+        raise unauthenticated("API key is invalid or revoked")
+    moment = now()
+    if key.last_used_at is None or moment - key.last_used_at > LAST_USED_PRECISION:
+        await ApiKey.filter(id=key.id).update(last_used_at=moment)
+        key.last_used_at = moment
+    return key

@@ -1,0 +1,182 @@
+"""Accounts: register, log in, refresh, log out, change password, authenticate a token."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from core import security, validation
+from core.clock import now
+from core.config import get_settings
+from core.errors import ErrorCode, UserError, unauthenticated
+from models.users import RefreshToken, Session, User
+from resolvers.access import Caller
+
+MAX_FAILED_LOGINS = 5
+LOCK_DURATION = timedelta(minutes=30)
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    token_type: str = "Bearer"
+
+
+async def _hash(password: str) -> str:
+    """Argon2 costs tens of milliseconds of CPU: off the event loop."""
+    return await asyncio.to_thread(security.hash_password, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    return await asyncio.to_thread(security.verify_password, password_hash, password)
+
+
+def _check_password(password: str, field: str) -> None:
+    problem = security.password_problem(password)
+    if problem:
+        raise UserError(ErrorCode.WEAK_PASSWORD, problem, field)
+
+
+async def register(name: str, email: str, password: str) -> User:
+    name = validation.text(name, "name", max_length=200)
+    email = validation.email(email)
+    _check_password(password, "password")
+    if await User.exists(email=email):
+        raise _email_taken()
+    password_hash = await _hash(password)
+    try:
+        return await User.create(name=name, email=email, password_hash=password_hash)
+    except IntegrityError:  # registered by a concurrent request a moment ago
+        raise _email_taken() from None
+
+
+def _email_taken() -> UserError:
+    return UserError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists", "email")
+
+
+def _bad_credentials() -> UserError:
+    return UserError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password")
+
+
+async def login(email: str, password: str, user_agent: str | None = None) -> Tokens:
+    user = await User.get_or_none(email=email.strip().lower())
+    if user is None:
+        await _verify(security.DUMMY_PASSWORD_HASH, password)  # same time either way
+        raise _bad_credentials()
+    if user.locked_until and user.locked_until > now():
+        raise _locked()
+    if not await _verify(user.password_hash, password):
+        await _count_failed_login(user)
+    if user.failed_login_count:
+        await User.filter(id=user.id).update(failed_login_count=0)
+    return await _open_session(user, user_agent)
+
+
+def _locked() -> UserError:
+    return UserError(ErrorCode.ACCOUNT_LOCKED,
+                     "Too many failed logins: the account is locked for 30 minutes")
+
+
+async def _count_failed_login(user: User) -> None:
+    """Count a failure atomically; the fifth in a row locks the account."""
+    await User.filter(id=user.id).update(failed_login_count=F("failed_login_count") + 1)
+    failures = (await User.get(id=user.id)).failed_login_count
+    if failures >= MAX_FAILED_LOGINS:
+        await User.filter(id=user.id).update(locked_until=now() + LOCK_DURATION,
+                                             failed_login_count=0)
+        raise _locked()
+    raise _bad_credentials()
+
+
+async def _open_session(user: User, user_agent: str | None) -> Tokens:
+    settings = get_settings()
+    async with in_transaction():
+        session = await Session.create(
+            user=user, user_agent=(user_agent or "")[:255] or None,
+            expires_at=now() + timedelta(seconds=settings.refresh_token_ttl_seconds))
+        refresh = await _issue_refresh_token(session)
+    return _tokens(user, session, refresh)
+
+
+async def _issue_refresh_token(session: Session) -> str:
+    token = security.new_refresh_token()
+    await RefreshToken.create(token_hash=security.sha256_hex(token), session=session)
+    return token
+
+
+def _tokens(user: User, session: Session, refresh: str) -> Tokens:
+    settings = get_settings()
+    access = security.encode_access_token(settings.jwt_secret, user.id, session.id,
+                                          settings.access_token_ttl_seconds)
+    return Tokens(access, refresh, settings.access_token_ttl_seconds, user)
+
+
+async def refresh(refresh_token: str) -> Tokens:
+    """Rotate: the presented token dies and a new one is issued in the same session.
+
+    A token presented a second time means it was stolen or replayed: the whole session (the
+    token family) is revoked, logging out both the thief and the user.
+    """
+    token_hash = security.sha256_hex(refresh_token)
+    record = await RefreshToken.get_or_none(token_hash=token_hash).select_related(
+        "session__user")
+    if record is None or not _session_alive(record.session):
+        raise UserError(ErrorCode.INVALID_CREDENTIALS, "Refresh token is invalid or expired")
+    claimed = await RefreshToken.filter(token_hash=token_hash, used_at=None).update(
+        used_at=now())
+    if not claimed:
+        await Session.filter(id=record.session_id).update(revoked_at=now())
+        raise UserError(ErrorCode.INVALID_CREDENTIALS,
+                        "Refresh token was already used: the session has been revoked")
+    session = record.session
+    await Session.filter(id=session.id).update(last_used_at=now())
+    new_token = await _issue_refresh_token(session)
+    return _tokens(session.user, session, new_token)
+
+
+def _session_alive(session: Session) -> bool:
+    return session.revoked_at is None and session.expires_at > now()
+
+
+async def logout(caller: Caller, everywhere: bool) -> None:
+    user = caller.require_user()
+    sessions = Session.filter(user_id=user.id) if everywhere else Session.filter(
+        id=caller.session_id)
+    await sessions.filter(revoked_at=None).update(revoked_at=now())
+
+
+async def change_password(caller: Caller, old_password: str, new_password: str) -> None:
+    user = caller.require_user()
+    if not await _verify(user.password_hash, old_password):
+        raise UserError(ErrorCode.INVALID_CREDENTIALS, "Current password is wrong",
+                        "oldPassword")
+    _check_password(new_password, "newPassword")
+    async with in_transaction():
+        await User.filter(id=user.id).update(
+            password_hash=await _hash(new_password))
+        await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=now())
+
+
+async def authenticate_access_token(token: str) -> Caller:
+    """The caller behind a bearer JWT; UNAUTHENTICATED unless its session is alive."""
+    claims = security.decode_access_token(get_settings().jwt_secret, token)
+    if claims is None:
+        raise unauthenticated("Access token is invalid or expired")
+    session = await Session.get_or_none(id=claims["sid"], user_id=claims["sub"]).select_related(
+        "user")
+    if session is None or not _session_alive(session):
+        raise unauthenticated("Session has ended; log in again")
+    return Caller(user=session.user, session_id=session.id)
+
+
+async def sessions_of(user: User) -> list[Session]:
+    return await Session.filter(user_id=user.id, revoked_at=None,
+                                expires_at__gt=now()).order_by("-created_at")

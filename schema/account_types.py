@@ -1,0 +1,181 @@
+"""GraphQL types of the account side: users, sessions, merchants, members, keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from core.permissions import role_allows
+from models.api_keys import ApiKey as ApiKeyModel
+from models.merchants import Invitation as InvitationModel
+from models.merchants import Membership as MembershipModel
+from models.merchants import Merchant as MerchantModel
+from models.users import Session as SessionModel
+from models.users import User as UserModel
+from resolvers import api_keys, auth, team
+from schema.context import caller_of, related
+from schema.enums import Role
+
+
+@strawberry.type
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    user_agent: str | None
+    current: bool
+
+    @staticmethod
+    def of(model: SessionModel, current_id: str | None) -> Session:
+        return Session(id=model.id, created_at=model.created_at, expires_at=model.expires_at,
+                       last_used_at=model.last_used_at, user_agent=model.user_agent,
+                       current=model.id == current_id)
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    name: str
+    email: str
+    created_at: datetime
+    model: strawberry.Private[UserModel]
+
+    @staticmethod
+    def of(model: UserModel) -> User:
+        return User(id=model.id, name=model.name, email=model.email,
+                    created_at=model.created_at, model=model)
+
+    @strawberry.field
+    async def memberships(self) -> list[Membership]:
+        rows = await MembershipModel.filter(user_id=self.id).select_related(
+            "user", "merchant").order_by("created_at")
+        return [Membership.of(row) for row in rows]
+
+    @strawberry.field(description="Active sessions (logins); only for yourself.")
+    async def sessions(self, info: Info) -> list[Session]:
+        caller = await caller_of(info)
+        if caller.user is None or caller.user.id != self.id:
+            return []
+        return [Session.of(s, caller.session_id) for s in await auth.sessions_of(self.model)]
+
+
+@strawberry.type
+class MerchantSettings:
+    webhook_url: str | None
+    default_currency: str
+    model: strawberry.Private[MerchantModel]
+
+    @strawberry.field(description="Shown to OWNER and ADMIN only; null for others.")
+    async def webhook_secret(self, info: Info) -> str | None:
+        role = await info.context.role_in(self.model.id)
+        if role is None or not role_allows(role, "settings:read_secret"):
+            return None
+        return self.model.webhook_secret
+
+
+@strawberry.type
+class Merchant:
+    id: strawberry.ID
+    business_name: str
+    legal_name: str | None
+    email: str
+    phone: str | None
+    website: str | None
+    status: str
+    created_at: datetime
+    model: strawberry.Private[MerchantModel]
+
+    @staticmethod
+    def of(model: MerchantModel) -> Merchant:
+        return Merchant(id=model.id, business_name=model.business_name,
+                        legal_name=model.legal_name, email=model.email, phone=model.phone,
+                        website=model.website, status=model.status,
+                        created_at=model.created_at, model=model)
+
+    @strawberry.field
+    def settings(self) -> MerchantSettings:
+        return MerchantSettings(webhook_url=self.model.webhook_url,
+                                default_currency=self.model.default_currency, model=self.model)
+
+    async def _allowed(self, info: Info, permission: str) -> bool:
+        role = await info.context.role_in(self.id)
+        return role is not None and role_allows(role, permission)
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[Membership]:
+        if not await self._allowed(info, "members:read"):
+            return []
+        return [Membership.of(m) for m in await team.members(self.id)]
+
+    @strawberry.field(description="Pending invitations; for roles that may invite.")
+    async def invitations(self, info: Info) -> list[Invitation]:
+        if not await self._allowed(info, "members:invite"):
+            return []
+        return [Invitation.of(i) for i in await team.invitations(self.id)]
+
+    @strawberry.field(description="API keys (never their secrets); OWNER and ADMIN only.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        if not await self._allowed(info, "api_keys:read"):
+            return []
+        return [ApiKey.of(k) for k in await api_keys.keys_of(self.id)]
+
+
+@strawberry.type
+class Membership:
+    role: Role
+    created_at: datetime
+    model: strawberry.Private[MembershipModel]
+
+    @staticmethod
+    def of(model: MembershipModel) -> Membership:
+        return Membership(role=model.role, created_at=model.created_at, model=model)
+
+    @strawberry.field
+    async def user(self) -> User:
+        return User.of(await related(self.model, "user", UserModel))
+
+    @strawberry.field
+    async def merchant(self) -> Merchant:
+        return Merchant.of(await related(self.model, "merchant", MerchantModel))
+
+
+@strawberry.type
+class RoleInfo:
+    role: Role
+    permissions: list[str]
+
+
+@strawberry.type
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: Role
+    status: str
+    token: str
+    expires_at: datetime
+    created_at: datetime
+
+    @staticmethod
+    def of(model: InvitationModel) -> Invitation:
+        return Invitation(id=model.id, email=model.email, role=model.role, status=model.status,
+                          token=model.token, expires_at=model.expires_at,
+                          created_at=model.created_at)
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @staticmethod
+    def of(model: ApiKeyModel) -> ApiKey:
+        return ApiKey(id=model.id, name=model.name, prefix=model.prefix,
+                      created_at=model.created_at, last_used_at=model.last_used_at,
+                      revoked_at=model.revoked_at)

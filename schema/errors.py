@@ -1,0 +1,55 @@
+"""Every top-level error leaves with `extensions.code`; unexpected ones are masked and logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+
+from core.errors import ErrorCode, RequestError, UserError
+
+log = logging.getLogger("gateway.graphql")
+
+MASKED_MESSAGE = "Internal server error"
+# What strawberry's document limiters say; they report plain GraphQLErrors.
+LIMIT_MESSAGES = ("exceeds maximum operation depth", "aliases found. Allowed",
+                  "Document contains more than")
+
+
+def coded(error: GraphQLError) -> dict[str, Any]:
+    """The client's view of one error: message, locations, path and a code."""
+    original = error.original_error
+    code, message, extra = _classify(error, original)
+    formatted = error.formatted
+    formatted["message"] = message
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), **extra, "code": code.value}
+    return formatted
+
+
+def _classify(error: GraphQLError, original: BaseException | None
+              ) -> tuple[ErrorCode, str, dict[str, Any]]:
+    if isinstance(original, RequestError):
+        return original.code, original.message, original.extensions
+    if isinstance(original, UserError):
+        return original.code, original.message, {}
+    if original is not None and not isinstance(original, GraphQLError):
+        return ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, {}
+    if any(marker in error.message for marker in LIMIT_MESSAGES):
+        return ErrorCode.QUERY_TOO_COMPLEX, error.message, {}
+    if isinstance(error, GraphQLSyntaxError):
+        return ErrorCode.GRAPHQL_PARSE_FAILED, error.message, {}
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED, error.message, {}
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(
+        original, (RequestError, UserError, GraphQLError))
+
+
+def log_unexpected(errors: list[GraphQLError]) -> None:
+    for error in errors:
+        if is_unexpected(error):
+            log.error("unhandled error in %s", ".".join(map(str, error.path or [])),
+                      exc_info=error.original_error)
