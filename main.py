@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLView(
         build_schema(introspection=settings.graphiql), graphiql=settings.graphiql,
-        ip_limiter=RateLimiter(settings.rate_limit_ip_per_second, settings.rate_limit_burst_seconds),
+        ip_limiter=RateLimiter(settings.rate_limit_ip_per_second,
+                               settings.rate_limit_burst_seconds),
         key_limiter=RateLimiter(settings.rate_limit_key_per_second,
                                 settings.rate_limit_burst_seconds))
 

@@ -18,15 +18,15 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
 MIN_PASSWORD_LENGTH = 8
 # The most common leaked passwords of 8+ characters; anything shorter is refused anyway.
-COMMON_PASSWORDS = frozenset(
-    """password password1 password123 passw0rd 12345678 123456789 1234567890 11111111
-    00000000 12341234 87654321 qwertyuiop qwerty123 1q2w3e4r 1qaz2wsx iloveyou sunshine
-    princess football baseball welcome1 welcome123 letmein1 trustno1 superman starwars
-    abc12345 abcd1234 admin123 administrator changeme monkey123 dragon123 master123
-    qwerty12 asdfghjk asdfasdf zaq12wsx michelle jennifer computer internet whatever
-    password! p@ssw0rd p@ssword 123123123 987654321 qazwsxedc 1234qwer qwer1234 secret123
-    letmein123 football1 baseball1 iloveyou1 princess1 sunshine1 shadow12 master12""".split()
-)
+COMMON_PASSWORDS = frozenset("""
+    password password1 password123 passw0rd 12345678 123456789 1234567890 11111111 00000000
+    12341234 87654321 qwertyuiop qwerty123 1q2w3e4r 1qaz2wsx iloveyou sunshine princess
+    football baseball welcome1 welcome123 letmein1 trustno1 superman starwars abc12345
+    abcd1234 admin123 administrator changeme monkey123 dragon123 master123 qwerty12 asdfghjk
+    asdfasdf zaq12wsx michelle jennifer computer internet whatever password! p@ssw0rd
+    p@ssword 123123123 987654321 qazwsxedc 1234qwer qwer1234 secret123 letmein123 football1
+    baseball1 iloveyou1 princess1 sunshine1 shadow12 master12
+""".split())
 
 
 def password_problem(password: str) -> str | None:

@@ -7,8 +7,15 @@ from strawberry.types import Info
 
 from core.errors import UserError
 from resolvers import api_keys, auth, merchants, team
-from schema.account_types import ApiKey, Invitation, Membership, Merchant, MerchantSettings, \
-    RoleInfo, User
+from schema.account_types import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Merchant,
+    MerchantSettings,
+    RoleInfo,
+    User,
+)
 from schema.context import caller_of
 from schema.enums import Role
 from schema.payloads import UserErrorType, payload

@@ -39,7 +39,8 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     extensions = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(ParserCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        # strawberry counts root fields as depth 0; MAX_DEPTH counts levels of fields from 1.
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH - 1),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(ValidationCache, maxsize=512),
     ]

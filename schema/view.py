@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
 from cross_web import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult

@@ -30,8 +30,9 @@ UPDATE_MERCHANT = """mutation($input: UpdateMerchantInput!) { updateMerchant(inp
 UPDATE_SETTINGS = """mutation($input: UpdateMerchantSettingsInput!) {
   updateMerchantSettings(input: $input) {
     settings { webhookUrl webhookSecret defaultCurrency } userErrors { code field message } } }"""
-ROTATE_SECRET = """mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) {
-  settings { webhookSecret } userErrors { code field message } } }"""
+ROTATE_SECRET = """mutation($input: RotateWebhookSecretInput!) {
+  rotateWebhookSecret(input: $input) {
+    settings { webhookSecret } userErrors { code field message } } }"""
 MERCHANT = """query($id: ID!) { merchant(id: $id) { id businessName
   settings { webhookUrl webhookSecret defaultCurrency }
   members { role user { id email } } invitations { id email role token status }

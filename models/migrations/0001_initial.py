@@ -1,14 +1,26 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
-from core.permissions import Role
 from json import dumps, loads
-from models.base import new_evt_id, new_inv_id, new_key_id, new_mer_id, new_pi_id, new_re_id, new_ses_id, new_usr_id, new_whd_id
+
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+from core.permissions import Role
+from models.base import (
+    new_evt_id,
+    new_inv_id,
+    new_key_id,
+    new_mer_id,
+    new_pi_id,
+    new_re_id,
+    new_ses_id,
+    new_usr_id,
+    new_whd_id,
+)
 from models.events import DeliveryState
 from models.payment_intents import CaptureMethod, IntentStatus
-from tortoise.fields.base import OnDelete
-from tortoise import fields
-from tortoise.indexes import Index
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -1,0 +1,37 @@
+# The gateway's two everyday commands: `make run` and `make test`. Each builds .venv first.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test worker migrate demo bench lint schema
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the API in embedded mode (SQLite under ./data, in-process tasks)
+	$(BIN)/python main.py serve
+
+test: $(STAMP)  ## every test, on SQLite and on PostgreSQL + Redis
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: $(STAMP)  ## an arq worker (needs REDIS_URL and DATABASE_URL)
+	$(BIN)/python main.py worker
+
+migrate: $(STAMP)
+	$(BIN)/python main.py migrate
+
+demo: $(STAMP)  ## the quick start against a running gateway: prints a checkout URL
+	$(BIN)/python main.py demo
+
+bench: $(STAMP)  ## the benchmarks (PostgreSQL and Redis on this machine)
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+schema: $(STAMP)  ## re-export schema.graphql (committed, for client generators)
+	$(BIN)/python -m schema.export > schema.graphql

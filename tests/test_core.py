@@ -1,0 +1,183 @@
+"""Unit tests of the pure rules in core/."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from core import cards, money, security, validation
+from core import webhooks as hooks
+from core.config import load_settings, read_dotenv
+from core.errors import ErrorCode, UserError
+from core.permissions import Role, may_assign, role_allows
+from core.ratelimit import RateLimiter
+
+
+def field_of(error: pytest.ExceptionInfo) -> tuple:
+    assert error.value.code is ErrorCode.VALIDATION_ERROR
+    return error.value.field
+
+
+def test_settings_defaults(tmp_path):
+    settings = load_settings({"DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite://{tmp_path}/gateway.sqlite3"
+    assert settings.redis_url is None and settings.intent_ttl_seconds == 3600
+    assert settings.port == 8000 and settings.graphiql and not settings.webhook_allow_private
+    assert settings.webhook_retry_schedule == (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # The generated JWT secret is stored and reused.
+    assert load_settings({"DATA_DIR": str(tmp_path)}).jwt_secret == settings.jwt_secret
+    assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_from_variables(tmp_path):
+    settings = load_settings({"DATA_DIR": str(tmp_path), "GRAPHIQL": "0", "PORT": "9000",
+                              "WEBHOOK_ALLOW_PRIVATE": "1", "JWT_SECRET": "s" * 40,
+                              "PUBLIC_BASE_URL": "https://pay.example.com/"})
+    assert not settings.graphiql and settings.port == 9000 and settings.webhook_allow_private
+    assert settings.public_base_url == "https://pay.example.com"
+    assert settings.jwt_secret == "s" * 40
+
+
+def test_dotenv_parsing(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("# comment\nexport A=1\nB='two'\n\nC = \"three\"\n")
+    assert read_dotenv(env) == {"A": "1", "B": "two", "C": "three"}
+
+
+def test_passwords():
+    assert security.password_problem("short") and security.password_problem("password123")
+    assert security.password_problem("aaaaaaaaaa")
+    assert security.password_problem("correct horse battery") is None
+    hashed = security.hash_password("correct horse battery")
+    assert security.verify_password(hashed, "correct horse battery")
+    assert not security.verify_password(hashed, "wrong")
+    assert not security.verify_password("not a hash", "wrong")
+
+
+def test_tokens_and_keys():
+    key = security.new_api_key()
+    assert key.startswith("sk_test_") and len(key) == 48 and key[8:].isalnum()
+    assert security.new_client_secret().startswith("pi_secret_")
+    assert len(security.new_client_secret()) >= 10 + 32
+    assert security.new_id("pi").startswith("pi_")
+    token = security.encode_access_token("k" * 32, "usr_1", "ses_1", 60)
+    assert security.decode_access_token("k" * 32, token)["sid"] == "ses_1"
+    assert security.decode_access_token("x" * 32, token) is None
+    assert security.decode_access_token("k" * 32, security.encode_access_token(
+        "k" * 32, "usr_1", "ses_1", -1)) is None
+
+
+def test_validation():
+    assert validation.email(" A@Example.COM ") == "a@example.com"
+    for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co"]:
+        with pytest.raises(UserError):
+            validation.email(bad)
+    assert validation.http_url("https://x.test/ok?a=1", "u") == "https://x.test/ok?a=1"
+    for bad in ["x.test", "ftp://x.test", "javascript:alert(1)", "http://", "http://x:99999"]:
+        with pytest.raises(UserError) as error:
+            validation.http_url(bad, "successUrl")
+        assert field_of(error) == ("successUrl",)
+
+
+def test_metadata_limits():
+    assert validation.metadata({"order": "42"}) == {"order": "42"}
+    for bad in [[1], {"k": 1}, {"k" * 41: "v"}, {"k": "v" * 501},
+                {f"k{i}": "v" for i in range(51)}, {"nested": {"a": "b"}}]:
+        with pytest.raises(UserError):
+            validation.metadata(bad)
+
+
+def test_money():
+    assert money.currency("usd") == "USD"
+    with pytest.raises(UserError):
+        money.currency("ZZZ")
+    assert money.amount(1) == 1 and money.amount(99_999_999) == 99_999_999
+    for bad in [0, -5, 100_000_000]:
+        with pytest.raises(UserError):
+            money.amount(bad)
+    assert money.format_amount(9999, "USD") == "$99.99"
+    assert money.format_amount(500, "JPY") == "¥500"
+    assert money.format_amount(123456789, "EUR") == "€1,234,567.89"
+    assert money.format_amount(1250, "MAD") == "MAD 12.50"
+    assert money.format_amount(1001, "KWD") == "KWD 1.001"
+    assert money.minor_digits("JPY") == 0
+
+
+def test_card_checks():
+    today = date(2026, 11, 23)
+    card = cards.check_card("4242 4242 4242 4242", "Ada", 12, 2030, "123", today)
+    assert (card.brand, card.last4) == ("visa", "4242")
+    assert "4242424242424242" not in repr(card)
+    assert cards.check_card("5555-5555-5555-4444", "Ada", 1, 30, "123", today).brand == \
+        "mastercard"
+    bad_cases = {
+        ("4242 4242 4242 4241", 12, 2030, "123"): ("card", "number"),  # Luhn
+        ("4242abcd42424242", 12, 2030, "123"): ("card", "number"),
+        ("378282246310005", 12, 2030, "123"): ("card", "number"),  # Amex
+        ("4242424242424242", 13, 2030, "123"): ("card", "expMonth"),
+        ("4242424242424242", 10, 2026, "123"): ("card", "expYear"),
+        ("4242424242424242", 12, 2030, "12"): ("card", "cvc"),
+        ("4242424242424242", 12, 2030, "1234"): ("card", "cvc"),
+    }
+    for (number, month, year, cvc), field in bad_cases.items():
+        with pytest.raises(UserError) as error:
+            cards.check_card(number, "Ada", month, year, cvc, today)
+        assert field_of(error) == field, number
+    # This month is still valid.
+    assert cards.check_card("4242424242424242", "Ada", 11, 2026, "123", today)
+
+
+def test_simulator():
+    today = date(2026, 1, 1)
+
+    def respond(number):
+        return cards.simulate_issuer(cards.check_card(number, "A", 1, 2030, "123", today))
+
+    assert respond("4242424242424242").approved
+    assert respond("5555555555554444").approved
+    assert [respond(n).code for n in ["4000000000000002", "4000000000009995",
+                                      "4000000000000069", "4000000000000127",
+                                      "4000000000000119"]] == ["05", "51", "54", "N7", "96"]
+    assert respond("4111111111111111").code == "05"  # any other valid card
+
+
+def test_webhook_signature_matches_the_standard():
+    from standardwebhooks import Webhook
+
+    secret = hooks.new_webhook_secret()
+    body = hooks.payload_body("evt_1", "webhook.test", "2026-01-01T00:00:00Z", {"object": {}})
+    import time
+    stamp = int(time.time())
+    header = hooks.signature_header([secret], "evt_1", stamp, body)
+    headers = {"webhook-id": "evt_1", "webhook-timestamp": str(stamp),
+               "webhook-signature": header}
+    assert Webhook(secret).verify(body, headers)["id"] == "evt_1"
+    other = hooks.new_webhook_secret()
+    both = hooks.signature_header([other, secret], "evt_1", stamp, body)
+    assert Webhook(secret).verify(body, {**headers, "webhook-signature": both})
+
+
+def test_addresses_and_retry_schedule():
+    for private in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254",
+                    "::1", "fe80::1", "0.0.0.0", "::ffff:127.0.0.1", "100.64.0.1"]:
+        assert not hooks.is_public_address(private), private
+    assert hooks.is_public_address("93.184.216.34")
+    schedule = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    assert [hooks.next_retry_delay(schedule, n) for n in range(1, 9)] == [*schedule, None]
+
+
+def test_roles():
+    assert role_allows(Role.OWNER, "members:remove")
+    assert not role_allows(Role.ADMIN, "members:remove")
+    assert role_allows(Role.MANAGER, "payment_intents:refund")
+    assert not role_allows(Role.STAFF, "payment_intents:capture")
+    assert not may_assign(Role.OWNER, Role.OWNER)
+    assert may_assign(Role.ADMIN, Role.ADMIN) and not may_assign(Role.MANAGER, Role.ADMIN)
+
+
+def test_rate_limiter():
+    limiter = RateLimiter(per_second=2, burst_seconds=1)
+    assert [limiter.retry_after("a", 0.0) for _ in range(3)] == [0, 0, 1]
+    assert limiter.retry_after("b", 0.0) == 0
+    assert limiter.retry_after("a", 0.5) == 0
