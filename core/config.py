@@ -41,6 +41,7 @@ class Settings:
     redis_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     jwt_secret: str = ""
+    card_fingerprint_key: str = "development-only-fingerprint-key"
     host: str = "127.0.0.1"
     port: int = 8000
     intent_ttl_seconds: int = 3600
@@ -76,6 +77,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         redis_url=get("REDIS_URL") or None,
         public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         jwt_secret=get("JWT_SECRET") or stored_secret(data_dir, "jwt_secret"),
+        card_fingerprint_key=get("CARD_FINGERPRINT_KEY")
+        or stored_secret(data_dir, "card_fingerprint_key"),
         host=get("HOST", "127.0.0.1"),
         port=int(get("PORT", "8000")),
         intent_ttl_seconds=int(get("INTENT_TTL_SECONDS", "3600")),

@@ -19,13 +19,14 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.errors import log_unexpected
+from schema.payments import PaymentMutation, PaymentQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-Query = merge_types("Query", (AccountQuery,))
-Mutation = merge_types("Mutation", (AccountMutation,))
+Query = merge_types("Query", (AccountQuery, PaymentQuery))
+Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation))
 
 
 class GatewaySchema(strawberry.Schema):

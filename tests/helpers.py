@@ -132,3 +132,89 @@ async def add_member(client: httpx.AsyncClient, owner: Account, merchant_id: str
         "token": invited["invitation"]["token"]}}, token=member.token), "acceptInvitation")
     assert accepted["userErrors"] == [], accepted
     return member
+
+
+INTENT_FIELDS = """id merchantId status amount currency captureMethod description orderId
+  customerEmail metadata successUrl cancelUrl clientSecret checkoutUrl expiresAt createdAt
+  attemptCount maxAttempts amountCapturable amountCaptured amountRefunded
+  card { brand last4 expMonth expYear } lastPaymentError { code message }
+  refunds { id amount reason status }"""
+CREATE_INTENT = """mutation($input: CreatePaymentIntentInput!) {
+  createPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+CONFIRM = """mutation($input: ConfirmPaymentIntentInput!) {
+  confirmPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+CAPTURE = """mutation($input: CapturePaymentIntentInput!) {
+  capturePaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+VOID = """mutation($input: VoidPaymentIntentInput!) {
+  voidPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+CANCEL = """mutation($input: PaymentIntentActionInput!) {
+  cancelPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+REFUND = """mutation($input: RefundPaymentIntentInput!) {
+  refundPaymentIntent(input: $input) { refund { id paymentIntentId amount reason status }
+    paymentIntent { %s } userErrors { code field message } }
+}""" % INTENT_FIELDS
+INTENT = "query($id: ID!) { paymentIntent(id: $id) { %s } }" % INTENT_FIELDS
+INTENTS = """query($merchantId: ID, $status: PaymentIntentStatus, $first: Int, $after: String) {
+  paymentIntents(merchantId: $merchantId, status: $status, first: $first, after: $after) {
+    edges { cursor node { id status amount } } pageInfo { hasNextPage endCursor } } }"""
+CHECKOUT_SESSION = """query($id: ID!, $secret: String!) { checkoutSession(id: $id,
+  clientSecret: $secret) { id status amount currency description merchantName expiresAt
+  remainingAttempts successUrl cancelUrl } }"""
+EVENTS = """query($merchantId: ID, $type: String, $first: Int, $after: String) {
+  events(merchantId: $merchantId, type: $type, first: $first, after: $after) {
+    edges { cursor node { id type createdAt data deliveryState
+      deliveries { attempt url responseStatus error succeeded nextRetryAt } } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+VISA = "4242 4242 4242 4242"
+MASTERCARD = "5555 5555 5555 4444"
+DECLINE_CARDS = {"05": "4000000000000002", "51": "4000000000009995", "54": "4000000000000069",
+                 "N7": "4000000000000127", "96": "4000000000000119"}
+
+
+def card(number: str = VISA, **changes) -> dict:
+    return {"number": number, "cardholderName": "Ada Lovelace", "expMonth": 12,
+            "expYear": 2035, "cvc": "123", **changes}
+
+
+@dataclass
+class Shop:
+    """A merchant ready to take payments: its owner and an API key."""
+
+    owner: Account
+    merchant_id: str
+    api_key: str
+
+
+async def open_shop(client: httpx.AsyncClient) -> Shop:
+    owner = await register_and_login(client, "owner")
+    merchant_id = await create_merchant(client, owner)
+    return Shop(owner, merchant_id, await create_api_key(client, owner, merchant_id))
+
+
+async def create_intent(client: httpx.AsyncClient, shop: Shop, **fields) -> dict:
+    values = {"amount": 9999, "currency": "usd", "successUrl": "https://shop.test/ok",
+              "cancelUrl": "https://shop.test/cancel", **fields}
+    created = payload_of(await gql(client, CREATE_INTENT, {"input": values},
+                                   api_key=shop.api_key), "createPaymentIntent")
+    assert created["userErrors"] == [], created
+    return created["paymentIntent"]
+
+
+async def confirm(client: httpx.AsyncClient, intent: dict, number: str = VISA,
+                  **card_changes) -> dict:
+    return payload_of(await gql(client, CONFIRM, {"input": {
+        "id": intent["id"], "clientSecret": intent["clientSecret"],
+        "card": card(number, **card_changes)}}), "confirmPaymentIntent")
+
+
+async def paid_intent(client: httpx.AsyncClient, shop: Shop, **fields) -> dict:
+    intent = await create_intent(client, shop, **fields)
+    confirmed = await confirm(client, intent)
+    assert confirmed["userErrors"] == [], confirmed
+    return confirmed["paymentIntent"]

@@ -1,0 +1,66 @@
+"""Events: written in the transaction of the change they describe, delivered afterwards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.clock import now
+from models.events import DeliveryState, Event
+from models.merchants import Merchant
+from models.payment_intents import PaymentIntent, Refund
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def intent_snapshot(intent: PaymentIntent) -> dict[str, Any]:
+    """The intent as webhooks carry it (snake_case; never the client secret or card number)."""
+    card = None
+    if intent.card_last4:
+        card = {"brand": intent.card_brand, "last4": intent.card_last4,
+                "exp_month": intent.card_exp_month, "exp_year": intent.card_exp_year}
+    error = None
+    if intent.last_error_code:
+        error = {"code": intent.last_error_code, "message": intent.last_error_message}
+    return {
+        "id": intent.id, "object": "payment_intent", "merchant_id": intent.merchant_id,
+        "status": intent.status.value, "amount": intent.amount, "currency": intent.currency,
+        "capture_method": intent.capture_method.value, "description": intent.description,
+        "order_id": intent.order_id, "customer_email": intent.customer_email,
+        "metadata": intent.metadata, "success_url": intent.success_url,
+        "cancel_url": intent.cancel_url, "expires_at": iso(intent.expires_at),
+        "created_at": iso(intent.created_at), "attempt_count": intent.attempt_count,
+        "max_attempts": intent.max_attempts, "amount_capturable": intent.amount_capturable,
+        "amount_captured": intent.amount_captured, "amount_refunded": intent.amount_refunded,
+        "card": card, "last_payment_error": error,
+    }
+
+
+def refund_snapshot(refund: Refund) -> dict[str, Any]:
+    return {"id": refund.id, "object": "refund", "payment_intent_id": refund.payment_intent_id,
+            "amount": refund.amount, "reason": refund.reason, "status": refund.status,
+            "created_at": iso(refund.created_at)}
+
+
+async def webhook_state(merchant_id: str) -> DeliveryState:
+    url = await Merchant.filter(id=merchant_id).values_list("webhook_url", flat=True)
+    return DeliveryState.PENDING if url and url[0] else DeliveryState.NONE
+
+
+def new_event(merchant_id: str, event_type: str, object_id: str | None, data: dict[str, Any],
+              state: DeliveryState) -> Event:
+    """An unsaved event; the caller saves it inside the transaction of the change."""
+    moment = now()
+    return Event(merchant_id=merchant_id, type=event_type, object_id=object_id, data=data,
+                 created_at=moment, delivery_state=state,
+                 next_attempt_at=moment if state is DeliveryState.PENDING else None)
+
+
+async def record(merchant_id: str, event_type: str, object_id: str | None,
+                 data: dict[str, Any]) -> Event:
+    event = new_event(merchant_id, event_type, object_id, data,
+                      await webhook_state(merchant_id))
+    await event.save()
+    return event

@@ -1,0 +1,504 @@
+"""Payment intents: create, read, confirm, capture, void, cancel, refund, expire.
+
+Every transition runs in one transaction: lock the intent (`SELECT … FOR UPDATE` on
+PostgreSQL; SQLite has one writer), decide from its current state, write the change with a
+version check, and write its events. Delivery is woken after commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from core import cards, money, security, validation
+from core.clock import now
+from core.config import get_settings
+from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
+from models.events import Event
+from models.payment_intents import (
+    PAID,
+    CaptureMethod,
+    IntentStatus,
+    PaymentIntent,
+    Refund,
+)
+from resolvers import dispatch, events
+from resolvers.access import Caller, authorize
+from resolvers.idempotency import request_fingerprint, run_once
+
+MAX_PAGE = 100
+A = IntentStatus
+
+
+# --- reading ----------------------------------------------------------------------------
+async def _intent_or_none(intent_id: str) -> PaymentIntent | None:
+    return await PaymentIntent.get_or_none(id=intent_id)
+
+
+async def visible_intent(caller: Caller, intent_id: str,
+                         permission: str = "payment_intents:read") -> PaymentIntent:
+    """The intent if the caller's merchant owns it; NOT_FOUND otherwise (never "forbidden")."""
+    caller.require_authenticated()
+    intent = await _intent_or_none(intent_id)
+    if intent is None:
+        raise not_found("Payment intent")
+    try:
+        await authorize(caller, intent.merchant_id, permission)
+    except UserError:
+        raise not_found("Payment intent") from None
+    return intent
+
+
+async def find_for(caller: Caller, intent_id: str) -> PaymentIntent | None:
+    try:
+        return await visible_intent(caller, intent_id)
+    except UserError:
+        return None
+
+
+def encode_cursor(intent: PaymentIntent | Event) -> str:
+    raw = f"{intent.created_at.isoformat()}|{intent.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, _, object_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), object_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid("after", "Invalid cursor") from None
+
+
+def page_size(first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise invalid("first", f"first must be between 0 and {MAX_PAGE}")
+    return first
+
+
+async def list_merchant_id(caller: Caller, merchant_id: str | None, permission: str) -> str:
+    """Which merchant a list reads: the key's own, or (user token) the one named."""
+    if caller.api_key is not None:
+        merchant_id = merchant_id or caller.api_key.merchant_id
+    elif merchant_id is None:
+        caller.require_user()
+        raise invalid("merchantId", "merchantId is required with a user token")
+    await authorize(caller, merchant_id, permission)
+    return merchant_id
+
+
+def keyset(query, after: str | None):
+    """Newest first, by (created_at, id); `after` continues past a cursor."""
+    if after:
+        created, object_id = decode_cursor(after)
+        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id))
+    return query.order_by("-created_at", "-id")
+
+
+async def page(query, first: int, after: str | None) -> tuple[list[Any], bool]:
+    rows = await keyset(query, after).limit(page_size(first) + 1)
+    return rows[:first], len(rows) > first
+
+
+async def list_intents(caller: Caller, merchant_id: str | None, status: IntentStatus | None,
+                       first: int, after: str | None) -> tuple[list[PaymentIntent], bool]:
+    merchant_id = await list_merchant_id(caller, merchant_id, "payment_intents:read")
+    query = PaymentIntent.filter(merchant_id=merchant_id)
+    if status is not None:
+        query = query.filter(status=status)
+    return await page(query, first, after)
+
+
+async def checkout_session(intent_id: str, client_secret: str) -> PaymentIntent:
+    """The intent, with its merchant, for whoever holds its client secret."""
+    intent = await PaymentIntent.get_or_none(id=intent_id).select_related("merchant")
+    if intent is None:
+        raise not_found("Payment intent")
+    check_client_secret(intent, client_secret)
+    return intent
+
+
+def check_client_secret(intent: PaymentIntent, client_secret: str) -> None:
+    if not hmac.compare_digest(intent.client_secret.encode(), client_secret.encode()):
+        raise UserError(ErrorCode.INVALID_CLIENT_SECRET,
+                        "The client secret does not belong to this payment intent",
+                        "clientSecret")
+
+
+async def refunds_of(intent_ids: list[str]) -> list[list[Refund]]:
+    rows = await Refund.filter(payment_intent_id__in=intent_ids).order_by("created_at")
+    by_intent: dict[str, list[Refund]] = {intent_id: [] for intent_id in intent_ids}
+    for row in rows:
+        by_intent[row.payment_intent_id].append(row)
+    return [by_intent[intent_id] for intent_id in intent_ids]
+
+
+def checkout_url(intent: PaymentIntent) -> str:
+    base = get_settings().public_base_url
+    return f"{base}/checkout/{intent.id}?client_secret={intent.client_secret}"
+
+
+# --- creating ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewIntent:
+    amount: int
+    currency: str
+    success_url: str
+    cancel_url: str | None = None
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    description: str | None = None
+    order_id: str | None = None
+    customer_email: str | None = None
+    metadata: dict[str, str] | None = None
+
+    def validated(self) -> NewIntent:
+        return NewIntent(
+            amount=money.amount(self.amount), currency=money.currency(self.currency),
+            success_url=validation.http_url(self.success_url, "successUrl"),
+            cancel_url=validation.optional_url(self.cancel_url, "cancelUrl"),
+            capture_method=self.capture_method,
+            description=validation.optional_text(self.description, "description",
+                                                 max_length=1000),
+            order_id=validation.optional_text(self.order_id, "orderId"),
+            customer_email=validation.email(self.customer_email, "customerEmail")
+            if self.customer_email else None,
+            metadata=validation.metadata(self.metadata))
+
+
+def _merchant_key(caller: Caller) -> str:
+    if caller.api_key is None:
+        caller.require_authenticated()
+        raise forbidden("Payment intents are created with the merchant's API key")
+    return caller.api_key.merchant_id
+
+
+async def create(caller: Caller, request: NewIntent,
+                 idempotency_key: str | None = None) -> PaymentIntent:
+    merchant_id = _merchant_key(caller)
+    fields = request.validated()
+    key = validation.idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint("create", vars(fields))
+
+    async def work() -> tuple[str, list[str]]:
+        return await _insert_intent(merchant_id, fields)
+
+    intent_id, event_ids = await run_once(merchant_id, key, fingerprint, work)
+    intent = await PaymentIntent.get(id=intent_id)
+    if event_ids:
+        await dispatch.deliver_events(event_ids)
+        await dispatch.expire_at(intent.id, intent.expires_at)
+    return intent
+
+
+async def _insert_intent(merchant_id: str, fields: NewIntent) -> tuple[str, list[str]]:
+    ttl = timedelta(seconds=get_settings().intent_ttl_seconds)
+    async with in_transaction():
+        intent = await PaymentIntent.create(
+            merchant_id=merchant_id, client_secret=security.new_client_secret(),
+            expires_at=now() + ttl, **vars(fields))
+        event = await events.record(merchant_id, "payment_intent.created", intent.id,
+                                    {"object": events.intent_snapshot(intent)})
+    return intent.id, [event.id]
+
+
+# --- transitions ------------------------------------------------------------------------
+@dataclass
+class Change:
+    """What a decision does to an intent: new field values, events, and an after-commit error."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    event_types: list[str] = field(default_factory=list)
+    refund: Refund | None = None
+    raise_after_commit: UserError | None = None
+
+
+class _Conflict(Exception):
+    """The row changed between the read and the conditional write; decide again."""
+
+
+Decision = Callable[[PaymentIntent, datetime], Change]
+
+
+async def transition(intent_id: str, decide: Decision) -> tuple[PaymentIntent, Change,
+                                                                  list[str]]:
+    for _ in range(5):
+        try:
+            return await _transition_once(intent_id, decide)
+        except _Conflict:
+            continue
+    raise UserError(ErrorCode.INVALID_STATE, "The payment intent is busy; try again")
+
+
+async def _transition_once(intent_id: str, decide: Decision) -> tuple[PaymentIntent, Change,
+                                                                       list[str]]:
+    async with in_transaction():
+        intent = await PaymentIntent.select_for_update().get(id=intent_id)
+        change = decide(intent, now())
+        if not change.fields:
+            return intent, change, []
+        changed = await PaymentIntent.filter(id=intent.id, version=intent.version).update(
+            **change.fields, version=intent.version + 1, updated_at=now())
+        if not changed:
+            raise _Conflict
+        for name, value in change.fields.items():
+            setattr(intent, name, value)
+        if change.refund is not None:
+            await change.refund.save()
+        event_ids = await _write_events(intent, change)
+    return intent, change, event_ids
+
+
+async def _write_events(intent: PaymentIntent, change: Change) -> list[str]:
+    data = {"object": events.intent_snapshot(intent)}
+    if change.refund is not None:
+        data["refund"] = events.refund_snapshot(change.refund)
+    state = await events.webhook_state(intent.merchant_id)
+    written = [events.new_event(intent.merchant_id, event_type, intent.id, data, state)
+               for event_type in change.event_types]
+    for event in written:
+        await event.save()
+    return [event.id for event in written]
+
+
+def refuse(message: str) -> UserError:
+    return UserError(ErrorCode.INVALID_STATE, message)
+
+
+def _expire(intent: PaymentIntent) -> dict[str, Any]:
+    return {"status": A.EXPIRED, "closed_at": now(), "close_reason": "expired"}
+
+
+def _authorization_lapsed(intent: PaymentIntent, moment: datetime) -> bool:
+    lifetime = timedelta(seconds=get_settings().auth_void_after_seconds)
+    return intent.status is A.AUTHORIZED and intent.authorized_at is not None and \
+        moment >= intent.authorized_at + lifetime
+
+
+def _effective(intent: PaymentIntent, moment: datetime) -> IntentStatus:
+    return A.VOIDED if _authorization_lapsed(intent, moment) else intent.effective_status(moment)
+
+
+# --- confirm (the shopper pays) ----------------------------------------------------------
+@dataclass(frozen=True)
+class CardInput:
+    number: str
+    cardholder_name: str
+    exp_month: int
+    exp_year: int
+    cvc: str = field(repr=False)
+
+
+def decide_confirm(card: cards.CheckedCard) -> Decision:
+    def decide(intent: PaymentIntent, moment: datetime) -> Change:
+        status = intent.status
+        if status is A.AWAITING_PAYMENT_METHOD and moment >= intent.expires_at:
+            return Change(_expire(intent), ["payment_intent.expired"],
+                          raise_after_commit=_expired_error())
+        if status in PAID:
+            raise UserError(ErrorCode.PAYMENT_ALREADY_COMPLETED,
+                            "This payment intent is already paid")
+        if status is A.FAILED:
+            raise UserError(ErrorCode.MAX_ATTEMPTS_REACHED,
+                            "Too many declined attempts: this payment intent has failed")
+        if status is A.EXPIRED:
+            raise _expired_error()
+        if status is not A.AWAITING_PAYMENT_METHOD:
+            raise refuse(f"A {status.value} payment intent cannot be paid")
+        return _attempt(intent, card, moment)
+    return decide
+
+
+def _expired_error() -> UserError:
+    return UserError(ErrorCode.INTENT_EXPIRED, "This payment intent has expired")
+
+
+def _attempt(intent: PaymentIntent, card: cards.CheckedCard, moment: datetime) -> Change:
+    response = cards.simulate_issuer(card)
+    fields: dict[str, Any] = {
+        "attempt_count": intent.attempt_count + 1, "card_brand": card.brand,
+        "card_last4": card.last4, "card_exp_month": card.exp_month,
+        "card_exp_year": card.exp_year,
+        "card_fingerprint": security.keyed_fingerprint(get_settings().card_fingerprint_key,
+                                                       card.number),
+    }
+    if response.approved:
+        return _approve(intent, fields, moment)
+    fields |= {"last_error_code": response.code, "last_error_message": response.message}
+    declined = UserError(ErrorCode.PAYMENT_DECLINED, response.message, ("card", "number"))
+    if fields["attempt_count"] >= intent.max_attempts:
+        fields |= {"status": A.FAILED, "closed_at": moment, "close_reason": "max_attempts"}
+        return Change(fields, ["payment_intent.payment_failed", "payment_intent.failed"],
+                      raise_after_commit=declined)
+    return Change(fields, ["payment_intent.payment_failed"], raise_after_commit=declined)
+
+
+def _approve(intent: PaymentIntent, fields: dict[str, Any], moment: datetime) -> Change:
+    fields |= {"last_error_code": None, "last_error_message": None, "authorized_at": moment}
+    if intent.capture_method is CaptureMethod.MANUAL:
+        fields |= {"status": A.AUTHORIZED, "amount_capturable": intent.amount}
+        return Change(fields, ["payment_intent.authorized"])
+    fields |= {"status": A.CAPTURED, "amount_captured": intent.amount, "captured_at": moment}
+    return Change(fields, ["payment_intent.captured"])
+
+
+async def confirm(intent_id: str, client_secret: str, card: CardInput) -> PaymentIntent:
+    """The one confirm of GraphQL and the hosted checkout. A decline commits (the attempt
+    counts) and then raises PAYMENT_DECLINED carrying the updated intent."""
+    intent = await checkout_session(intent_id, client_secret)
+    checked = cards.check_card(card.number, card.cardholder_name, card.exp_month,
+                               card.exp_year, card.cvc, now().date())
+    intent, change, event_ids = await transition(intent.id, decide_confirm(checked))
+    await dispatch.deliver_events(event_ids)
+    if change.raise_after_commit is not None:
+        change.raise_after_commit.result = intent
+        raise change.raise_after_commit
+    return intent
+
+
+# --- merchant operations ----------------------------------------------------------------
+def decide_capture(amount: int | None) -> Decision:
+    def decide(intent: PaymentIntent, moment: datetime) -> Change:
+        status = _effective(intent, moment)
+        if status is not A.AUTHORIZED:
+            raise refuse(f"Only an AUTHORIZED payment intent can be captured "
+                         f"(this one is {status.value})")
+        to_capture = intent.amount_capturable if amount is None else amount
+        if to_capture > intent.amount_capturable:
+            raise refuse(f"Cannot capture {to_capture}: only {intent.amount_capturable} "
+                         f"is authorized")
+        # Capturing less releases the rest of the authorization.
+        return Change({"status": A.CAPTURED, "amount_captured": to_capture,
+                       "amount_capturable": 0, "captured_at": moment},
+                      ["payment_intent.captured"])
+    return decide
+
+
+def decide_void(reason: str | None) -> Decision:
+    def decide(intent: PaymentIntent, moment: datetime) -> Change:
+        if intent.status is not A.AUTHORIZED:
+            raise refuse(f"Only an AUTHORIZED payment intent can be voided "
+                         f"(this one is {_effective(intent, moment).value})")
+        return _void(moment, reason)
+    return decide
+
+
+def _void(moment: datetime, reason: str | None) -> Change:
+    return Change({"status": A.VOIDED, "amount_capturable": 0, "closed_at": moment,
+                   "close_reason": reason}, ["payment_intent.voided"])
+
+
+def decide_cancel(reason: str | None = None) -> Decision:
+    def decide(intent: PaymentIntent, moment: datetime) -> Change:
+        status = _effective(intent, moment)
+        if status is A.AWAITING_PAYMENT_METHOD:
+            return Change({"status": A.CANCELED, "closed_at": moment, "close_reason": reason},
+                          ["payment_intent.canceled"])
+        if intent.status is A.AUTHORIZED:
+            return _void(moment, reason)
+        raise refuse(f"A {status.value} payment intent cannot be canceled")
+    return decide
+
+
+def decide_refund(amount: int | None, reason: str | None) -> Decision:
+    def decide(intent: PaymentIntent, moment: datetime) -> Change:
+        if intent.status not in (A.CAPTURED, A.PARTIALLY_REFUNDED):
+            raise refuse(f"Only a captured payment can be refunded "
+                         f"(this one is {intent.status.value})")
+        left = intent.amount_captured - intent.amount_refunded
+        to_refund = left if amount is None else amount
+        if to_refund > left:
+            raise refuse(f"Cannot refund {to_refund}: only {left} is left to refund")
+        refunded = intent.amount_refunded + to_refund
+        refund = Refund(id=security.new_id("re"), payment_intent_id=intent.id,
+                        amount=to_refund, reason=reason, created_at=moment)
+        status = A.REFUNDED if refunded == intent.amount_captured else A.PARTIALLY_REFUNDED
+        return Change({"status": status, "amount_refunded": refunded},
+                      ["payment_intent.refunded"], refund=refund)
+    return decide
+
+
+async def _merchant_operation(caller: Caller, intent_id: str, permission: str,
+                              operation: str, arguments: dict[str, Any],
+                              idempotency_key: str | None, decide: Decision
+                              ) -> tuple[PaymentIntent, str]:
+    """Authorize, then run the transition once per idempotency key; returns the intent and
+    the id of what the operation produced (the intent, or the refund)."""
+    intent = await visible_intent(caller, intent_id, permission)
+    key = validation.idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint(operation, {"id": intent.id, **arguments})
+
+    async def work() -> tuple[str, list[str]]:
+        changed, change, event_ids = await transition(intent.id, decide)
+        return (change.refund.id if change.refund else changed.id), event_ids
+
+    result_id, event_ids = await run_once(intent.merchant_id, key, fingerprint, work)
+    await dispatch.deliver_events(event_ids)
+    return await PaymentIntent.get(id=intent.id), result_id
+
+
+def _optional_amount(amount: int | None) -> int | None:
+    return None if amount is None else money.positive_amount(amount)
+
+
+async def capture(caller: Caller, intent_id: str, amount: int | None = None,
+                  idempotency_key: str | None = None) -> PaymentIntent:
+    amount = _optional_amount(amount)
+    intent, _ = await _merchant_operation(
+        caller, intent_id, "payment_intents:capture", "capture", {"amount": amount},
+        idempotency_key, decide_capture(amount))
+    return intent
+
+
+async def void(caller: Caller, intent_id: str, reason: str | None = None,
+               idempotency_key: str | None = None) -> PaymentIntent:
+    reason = validation.optional_text(reason, "reason", max_length=500)
+    intent, _ = await _merchant_operation(
+        caller, intent_id, "payment_intents:void", "void", {"reason": reason},
+        idempotency_key, decide_void(reason))
+    return intent
+
+
+async def cancel(caller: Caller, intent_id: str,
+                 idempotency_key: str | None = None) -> PaymentIntent:
+    intent, _ = await _merchant_operation(
+        caller, intent_id, "payment_intents:cancel", "cancel", {}, idempotency_key,
+        decide_cancel("requested_by_merchant"))
+    return intent
+
+
+async def refund(caller: Caller, intent_id: str, amount: int | None = None,
+                 reason: str | None = None,
+                 idempotency_key: str | None = None) -> tuple[Refund, PaymentIntent]:
+    amount = _optional_amount(amount)
+    reason = validation.optional_text(reason, "reason", max_length=500)
+    intent, refund_id = await _merchant_operation(
+        caller, intent_id, "payment_intents:refund", "refund",
+        {"amount": amount, "reason": reason}, idempotency_key, decide_refund(amount, reason))
+    return await Refund.get(id=refund_id), intent
+
+
+# --- the worker's transitions -----------------------------------------------------------
+def decide_expire(intent: PaymentIntent, moment: datetime) -> Change:
+    if intent.status is A.AWAITING_PAYMENT_METHOD and moment >= intent.expires_at:
+        return Change(_expire(intent), ["payment_intent.expired"])
+    return Change()  # paid, closed or not yet due: nothing to do
+
+
+def decide_auto_void(intent: PaymentIntent, moment: datetime) -> Change:
+    if _authorization_lapsed(intent, moment):
+        return _void(moment, "authorization_expired")
+    return Change()
+
+
+async def expire_one(intent_id: str) -> list[str]:
+    if not await PaymentIntent.exists(id=intent_id):
+        return []
+    _, _, event_ids = await transition(intent_id, decide_expire)
+    return event_ids

@@ -1,0 +1,259 @@
+"""GraphQL types of payments: intents, refunds, the checkout session, events, connections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.clock import now
+from models.events import Event as EventModel
+from models.events import WebhookDelivery as DeliveryModel
+from models.payment_intents import PaymentIntent as IntentModel
+from models.payment_intents import Refund as RefundModel
+from resolvers import payment_intents, webhooks
+from schema.enums import CaptureMethod, PaymentIntentStatus
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class CardDetails:
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@strawberry.type
+class PaymentError:
+    code: str = strawberry.field(description='The issuer\'s response code, e.g. "51".')
+    message: str
+
+
+@strawberry.type
+class Refund:
+    id: strawberry.ID
+    payment_intent_id: strawberry.ID
+    amount: int
+    reason: str | None
+    status: str
+    created_at: datetime
+
+    @staticmethod
+    def of(model: RefundModel) -> Refund:
+        return Refund(id=model.id, payment_intent_id=model.payment_intent_id,
+                      amount=model.amount, reason=model.reason, status=model.status,
+                      created_at=model.created_at)
+
+
+def refund_loader(info: Info) -> DataLoader[str, list[RefundModel]]:
+    """One query for the refunds of every intent in the response."""
+    loaders = info.context.loaders
+    if "refunds" not in loaders:
+        loaders["refunds"] = DataLoader(load_fn=payment_intents.refunds_of)
+    return loaders["refunds"]
+
+
+@strawberry.type
+class PaymentIntent:
+    model: strawberry.Private[IntentModel]
+
+    @staticmethod
+    def of(model: IntentModel) -> PaymentIntent:
+        return PaymentIntent(model=model)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def merchant_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.merchant_id)
+
+    @strawberry.field(description="EXPIRED as soon as expiresAt passes, even before the "
+                                  "worker records it.")
+    def status(self) -> PaymentIntentStatus:
+        return self.model.effective_status(now())
+
+    @strawberry.field
+    def amount(self) -> int:
+        return self.model.amount
+
+    @strawberry.field
+    def currency(self) -> str:
+        return self.model.currency
+
+    @strawberry.field
+    def capture_method(self) -> CaptureMethod:
+        return self.model.capture_method
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.model.description
+
+    @strawberry.field
+    def order_id(self) -> str | None:
+        return self.model.order_id
+
+    @strawberry.field
+    def customer_email(self) -> str | None:
+        return self.model.customer_email
+
+    @strawberry.field
+    def metadata(self) -> JSON | None:
+        return self.model.metadata
+
+    @strawberry.field
+    def success_url(self) -> str:
+        return self.model.success_url
+
+    @strawberry.field
+    def cancel_url(self) -> str | None:
+        return self.model.cancel_url
+
+    @strawberry.field(description="Hand it to the shopper's browser only.")
+    def client_secret(self) -> str:
+        return self.model.client_secret
+
+    @strawberry.field
+    def checkout_url(self) -> str:
+        return payment_intents.checkout_url(self.model)
+
+    @strawberry.field
+    def expires_at(self) -> datetime:
+        return self.model.expires_at
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.model.created_at
+
+    @strawberry.field
+    def attempt_count(self) -> int:
+        return self.model.attempt_count
+
+    @strawberry.field
+    def max_attempts(self) -> int:
+        return self.model.max_attempts
+
+    @strawberry.field
+    def amount_capturable(self) -> int:
+        return self.model.amount_capturable
+
+    @strawberry.field
+    def amount_captured(self) -> int:
+        return self.model.amount_captured
+
+    @strawberry.field
+    def amount_refunded(self) -> int:
+        return self.model.amount_refunded
+
+    @strawberry.field
+    def card(self) -> CardDetails | None:
+        m = self.model
+        if not m.card_last4:
+            return None
+        return CardDetails(brand=m.card_brand, last4=m.card_last4, exp_month=m.card_exp_month,
+                           exp_year=m.card_exp_year)
+
+    @strawberry.field
+    def last_payment_error(self) -> PaymentError | None:
+        if not self.model.last_error_code:
+            return None
+        return PaymentError(code=self.model.last_error_code,
+                            message=self.model.last_error_message or "")
+
+    @strawberry.field
+    async def refunds(self, info: Info) -> list[Refund]:
+        return [Refund.of(r) for r in await refund_loader(info).load(self.model.id)]
+
+
+@strawberry.type
+class CheckoutSession:
+    """What the shopper's browser may see: never the client secret or the merchant's data."""
+
+    id: strawberry.ID
+    status: PaymentIntentStatus
+    amount: int
+    currency: str
+    description: str | None
+    merchant_name: str
+    expires_at: datetime
+    remaining_attempts: int
+    success_url: str
+    cancel_url: str | None
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def connection(rows: list, has_next: bool, wrap) -> dict:
+    edges = [Edge(cursor=payment_intents.encode_cursor(row), node=wrap(row)) for row in rows]
+    return {"edges": edges, "page_info": PageInfo(
+        has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)}
+
+
+@strawberry.type
+class WebhookDelivery:
+    id: strawberry.ID
+    attempt: int
+    url: str
+    response_status: int | None
+    error: str | None
+    succeeded: bool
+    latency_ms: int | None
+    created_at: datetime
+    next_retry_at: datetime | None
+
+    @staticmethod
+    def of(model: DeliveryModel) -> WebhookDelivery:
+        return WebhookDelivery(id=model.id, attempt=model.attempt, url=model.url,
+                               response_status=model.response_status, error=model.error,
+                               succeeded=model.succeeded, latency_ms=model.latency_ms,
+                               created_at=model.created_at, next_retry_at=model.next_retry_at)
+
+
+def delivery_loader(info: Info) -> DataLoader[str, list[DeliveryModel]]:
+    loaders = info.context.loaders
+    if "deliveries" not in loaders:
+        loaders["deliveries"] = DataLoader(load_fn=webhooks.deliveries_of)
+    return loaders["deliveries"]
+
+
+@strawberry.type
+class Event:
+    id: strawberry.ID
+    type: str
+    created_at: datetime
+    data: JSON
+    delivery_state: str = strawberry.field(
+        description="NONE (no webhook URL), PENDING, DELIVERED or FAILED")
+    model: strawberry.Private[EventModel]
+
+    @staticmethod
+    def of(model: EventModel) -> Event:
+        return Event(id=model.id, type=model.type, created_at=model.created_at,
+                     data=model.data, delivery_state=model.delivery_state.value, model=model)
+
+    @strawberry.field
+    async def deliveries(self, info: Info) -> list[WebhookDelivery]:
+        return [WebhookDelivery.of(d) for d in await delivery_loader(info).load(self.id)]

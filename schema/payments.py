@@ -1,0 +1,192 @@
+"""Queries and mutations of payments and events."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from core.clock import now
+from core.errors import UserError
+from models.payment_intents import PaymentIntent as IntentModel
+from resolvers import payment_intents, webhooks
+from schema.context import caller_of
+from schema.enums import CaptureMethod, PaymentIntentStatus
+from schema.payloads import UserErrorType, payload
+from schema.payment_types import (
+    CheckoutSession,
+    Connection,
+    Event,
+    PaymentIntent,
+    Refund,
+    connection,
+)
+
+
+@strawberry.input
+class CreatePaymentIntentInput:
+    amount: int = strawberry.field(description="In minor units (cents): 1 to 99,999,999.")
+    currency: str
+    success_url: str
+    cancel_url: str | None = None
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    description: str | None = None
+    order_id: str | None = None
+    customer_email: str | None = None
+    metadata: JSON | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class PaymentIntentActionInput:
+    id: strawberry.ID
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class CapturePaymentIntentInput:
+    id: strawberry.ID
+    amount: int | None = strawberry.field(default=None, description="Default: all of it.")
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class VoidPaymentIntentInput:
+    id: strawberry.ID
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class RefundPaymentIntentInput:
+    id: strawberry.ID
+    amount: int | None = strawberry.field(default=None, description="Default: all that is left.")
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class CardInput:
+    number: str
+    cardholder_name: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+@strawberry.input
+class ConfirmPaymentIntentInput:
+    id: strawberry.ID
+    client_secret: str
+    card: CardInput
+
+
+@strawberry.type
+class PaymentIntentPayload:
+    user_errors: list[UserErrorType]
+    payment_intent: PaymentIntent | None = None
+
+
+@strawberry.type
+class RefundPayload:
+    user_errors: list[UserErrorType]
+    refund: Refund | None = None
+    payment_intent: PaymentIntent | None = None
+
+
+def _intent(model: IntentModel) -> dict:
+    return {"payment_intent": PaymentIntent.of(model)}
+
+
+def checkout_session_of(intent: IntentModel) -> CheckoutSession:
+    return CheckoutSession(
+        id=intent.id, status=intent.effective_status(now()), amount=intent.amount,
+        currency=intent.currency, description=intent.description,
+        merchant_name=intent.merchant.business_name, expires_at=intent.expires_at,
+        remaining_attempts=max(0, intent.max_attempts - intent.attempt_count),
+        success_url=intent.success_url, cancel_url=intent.cancel_url)
+
+
+@strawberry.type
+class PaymentQuery:
+    @strawberry.field(description="Null when the intent is not visible to the caller.")
+    async def payment_intent(self, info: Info, id: strawberry.ID) -> PaymentIntent | None:
+        model = await payment_intents.find_for(await caller_of(info), id)
+        return PaymentIntent.of(model) if model else None
+
+    @strawberry.field(description="Newest first; merchantId is required with a user token.")
+    async def payment_intents(
+            self, info: Info, merchant_id: strawberry.ID | None = None,
+            status: PaymentIntentStatus | None = None, first: int = 20,
+            after: str | None = None) -> Connection[PaymentIntent]:
+        rows, more = await payment_intents.list_intents(await caller_of(info), merchant_id,
+                                                        status, first, after)
+        return Connection(**connection(rows, more, PaymentIntent.of))
+
+    @strawberry.field(description="The shopper's view, by client secret.")
+    async def checkout_session(self, id: strawberry.ID,
+                               client_secret: str) -> CheckoutSession | None:
+        try:
+            return checkout_session_of(await payment_intents.checkout_session(id,
+                                                                              client_secret))
+        except UserError:
+            return None
+
+    @strawberry.field(description="Newest first; merchantId is required with a user token.")
+    async def events(self, info: Info, merchant_id: strawberry.ID | None = None,
+                     type: str | None = None, first: int = 20,
+                     after: str | None = None) -> Connection[Event]:
+        rows, more = await webhooks.list_events(await caller_of(info), merchant_id, type,
+                                                first, after)
+        return Connection(**connection(rows, more, Event.of))
+
+
+@strawberry.type
+class PaymentMutation:
+    @strawberry.mutation(description="With the merchant's API key.")
+    async def create_payment_intent(self, info: Info,
+                                    input: CreatePaymentIntentInput) -> PaymentIntentPayload:
+        request = payment_intents.NewIntent(
+            amount=input.amount, currency=input.currency, success_url=input.success_url,
+            cancel_url=input.cancel_url, capture_method=input.capture_method,
+            description=input.description, order_id=input.order_id,
+            customer_email=input.customer_email, metadata=input.metadata)
+        action = payment_intents.create(await caller_of(info), request, input.idempotency_key)
+        return await payload(PaymentIntentPayload, action, _intent)
+
+    @strawberry.mutation
+    async def cancel_payment_intent(self, info: Info,
+                                    input: PaymentIntentActionInput) -> PaymentIntentPayload:
+        action = payment_intents.cancel(await caller_of(info), input.id, input.idempotency_key)
+        return await payload(PaymentIntentPayload, action, _intent)
+
+    @strawberry.mutation
+    async def capture_payment_intent(self, info: Info,
+                                     input: CapturePaymentIntentInput) -> PaymentIntentPayload:
+        action = payment_intents.capture(await caller_of(info), input.id, input.amount,
+                                         input.idempotency_key)
+        return await payload(PaymentIntentPayload, action, _intent)
+
+    @strawberry.mutation
+    async def void_payment_intent(self, info: Info,
+                                  input: VoidPaymentIntentInput) -> PaymentIntentPayload:
+        action = payment_intents.void(await caller_of(info), input.id, input.reason,
+                                      input.idempotency_key)
+        return await payload(PaymentIntentPayload, action, _intent)
+
+    @strawberry.mutation
+    async def refund_payment_intent(self, info: Info,
+                                    input: RefundPaymentIntentInput) -> RefundPayload:
+        action = payment_intents.refund(await caller_of(info), input.id, input.amount,
+                                        input.reason, input.idempotency_key)
+        return await payload(RefundPayload, action, lambda pair: {
+            "refund": Refund.of(pair[0]), "payment_intent": PaymentIntent.of(pair[1])})
+
+    @strawberry.mutation(description="With the intent's client secret (the shopper).")
+    async def confirm_payment_intent(self, input: ConfirmPaymentIntentInput
+                                     ) -> PaymentIntentPayload:
+        card = payment_intents.CardInput(
+            number=input.card.number, cardholder_name=input.card.cardholder_name,
+            exp_month=input.card.exp_month, exp_year=input.card.exp_year, cvc=input.card.cvc)
+        action = payment_intents.confirm(input.id, input.client_secret, card)
+        return await payload(PaymentIntentPayload, action, _intent)
