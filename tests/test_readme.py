@@ -69,5 +69,19 @@ def test_quick_start_runs_as_written(live_server):
                             env={**os.environ, "GATEWAY": live_server},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"merchant mer_\w+, API key sk_test_", result.stdout), result.stdout
-    assert "userErrors\":[{" not in result.stdout, result.stdout
+    out = result.stdout
+    assert re.search(r"merchant mer_\w+, API key sk_test_", out), out
+    assert '"userErrors":[{' not in out, out
+    assert re.search(r"303 -> https://shop.example/thanks\?session=pi_\w+&payment_intent=pi_", out)
+    assert '"status":"AUTHORIZED","amountCapturable":9999' in out, out
+    assert '"status":"CAPTURED","amountCaptured":9999' in out, out
+    assert '"amount":2500' in out and '"status":"PARTIALLY_REFUNDED"' in out, out
+
+
+def test_demo_prints_a_checkout_url(live_server):
+    result = subprocess.run([sys.executable, "main.py", "demo", "--url", live_server], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = re.search(r"(http://\S+/checkout/pi_\w+\?client_secret=pi_secret_\w+)",
+                    result.stdout).group(1)
+    assert httpx.get(url, timeout=5).status_code == 200
