@@ -54,6 +54,8 @@ class Settings:
         default_factory=lambda: _retry_schedule(DEFAULT_RETRY_SCHEDULE)
     )
     webhook_timeout_seconds: float = 10.0
+    # A due delivery with no attempt this long after its time is taken to have lost its job.
+    delivery_grace_seconds: float = 30.0
     sweep_interval_seconds: int = 10
     rate_limit_ip_per_second: float = 500.0
     rate_limit_key_per_second: float = 500.0
@@ -89,6 +91,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)
         ),
         webhook_timeout_seconds=float(get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        delivery_grace_seconds=float(get("DELIVERY_GRACE_SECONDS", "30")),
         sweep_interval_seconds=int(get("SWEEP_INTERVAL_SECONDS", "10")),
         rate_limit_ip_per_second=float(get("RATE_LIMIT_IP_PER_SECOND", "500")),
         rate_limit_key_per_second=float(get("RATE_LIMIT_KEY_PER_SECOND", "500")),

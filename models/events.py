@@ -27,6 +27,8 @@ class Event(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     delivery_state = fields.CharEnumField(DeliveryState, max_length=10)
     attempt_count = fields.IntField(default=0)
+    # attempt_count when the current round of retries began (a redelivery starts a new round)
+    retry_base = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     # Whoever holds an unexpired lease is delivering the event; nobody else may.
     lease_until = fields.DatetimeField(null=True)

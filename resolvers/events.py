@@ -45,8 +45,15 @@ def refund_snapshot(refund: Refund) -> dict[str, Any]:
 
 
 async def webhook_state(merchant_id: str) -> DeliveryState:
-    url = await Merchant.filter(id=merchant_id).values_list("webhook_url", flat=True)
-    return DeliveryState.PENDING if url and url[0] else DeliveryState.NONE
+    return (await webhook_states({merchant_id}))[merchant_id]
+
+
+async def webhook_states(merchant_ids: set[str]) -> dict[str, DeliveryState]:
+    """PENDING for merchants with a webhook URL (their events are owed), else NONE."""
+    with_url = set(await Merchant.filter(id__in=merchant_ids, webhook_url__isnull=False)
+                   .exclude(webhook_url="").values_list("id", flat=True))
+    return {merchant_id: DeliveryState.PENDING if merchant_id in with_url
+            else DeliveryState.NONE for merchant_id in merchant_ids}
 
 
 def new_event(merchant_id: str, event_type: str, object_id: str | None, data: dict[str, Any],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from core import cards, money, security, validation
@@ -502,3 +502,57 @@ async def expire_one(intent_id: str) -> list[str]:
         return []
     _, _, event_ids = await transition(intent_id, decide_expire)
     return event_ids
+
+
+async def expire_due(batch: int = 1000) -> list[str]:
+    """Expire, in bulk, every intent whose `expiresAt` has passed; returns the events' ids.
+
+    Rows are locked with SKIP LOCKED (PostgreSQL), so a confirm holding one wins and any
+    number of sweepers can run at once without doing an intent twice.
+    """
+    written: list[str] = []
+    while True:
+        event_ids = await _expire_batch(batch)
+        written += event_ids
+        if len(event_ids) < batch:
+            return written
+
+
+async def _expire_batch(batch: int) -> list[str]:
+    moment = now()
+    async with in_transaction():
+        due = await PaymentIntent.select_for_update(skip_locked=True).filter(
+            status=A.AWAITING_PAYMENT_METHOD, expires_at__lte=moment,
+        ).order_by("expires_at").limit(batch)
+        if not due:
+            return []
+        await PaymentIntent.filter(id__in=[i.id for i in due],
+                                   status=A.AWAITING_PAYMENT_METHOD).update(
+            status=A.EXPIRED, closed_at=moment, close_reason="expired",
+            version=F("version") + 1, updated_at=moment)
+        written = await _bulk_events(due, moment)
+    return written
+
+
+async def _bulk_events(intents: list[PaymentIntent], moment: datetime) -> list[str]:
+    states = await events.webhook_states({i.merchant_id for i in intents})
+    rows = []
+    for intent in intents:
+        intent.status, intent.closed_at, intent.close_reason = A.EXPIRED, moment, "expired"
+        rows.append(events.new_event(intent.merchant_id, "payment_intent.expired", intent.id,
+                                     {"object": events.intent_snapshot(intent)},
+                                     states[intent.merchant_id]))
+    await Event.bulk_create(rows)
+    return [row.id for row in rows if row.next_attempt_at is not None]
+
+
+async def void_lapsed_authorizations(batch: int = 500) -> list[str]:
+    """Void authorizations never captured within their lifetime (7 days by default)."""
+    cutoff = now() - timedelta(seconds=get_settings().auth_void_after_seconds)
+    ids = await PaymentIntent.filter(status=A.AUTHORIZED, authorized_at__lte=cutoff).limit(
+        batch).values_list("id", flat=True)
+    written: list[str] = []
+    for intent_id in ids:
+        _, _, event_ids = await transition(intent_id, decide_auto_void)
+        written += event_ids
+    return written

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from models.events import Event, WebhookDelivery
-from resolvers.access import Caller
+from tortoise.expressions import F
+
+from core.clock import now
+from core.errors import UserError, invalid, not_found
+from models.events import DeliveryState, Event, WebhookDelivery
+from models.merchants import Merchant
+from resolvers import dispatch, events
+from resolvers.access import Caller, authorize
 from resolvers.payment_intents import list_merchant_id, page
 
 
@@ -22,3 +28,41 @@ async def list_events(caller: Caller, merchant_id: str | None, event_type: str |
     if event_type:
         query = query.filter(type=event_type)
     return await page(query, first, after)
+
+
+async def _event_of(caller: Caller, event_id: str, permission: str) -> Event:
+    event = await Event.get_or_none(id=event_id)
+    if event is None:
+        raise not_found("Event")
+    try:
+        await authorize(caller, event.merchant_id, permission)
+    except UserError:
+        raise not_found("Event") from None
+    return event
+
+
+async def _require_webhook_url(merchant_id: str) -> None:
+    merchant = await Merchant.get(id=merchant_id)
+    if not merchant.webhook_url:
+        raise invalid("merchantId", "Set a webhookUrl in the merchant's settings first")
+
+
+async def send_test(caller: Caller, merchant_id: str) -> Event:
+    await authorize(caller, merchant_id, "webhooks:send_test")
+    await _require_webhook_url(merchant_id)
+    event = await events.record(merchant_id, "webhook.test", None, {"object": {
+        "merchant_id": merchant_id, "message": "This is a test webhook from the gateway."}})
+    await dispatch.deliver_events([event.id])
+    return event
+
+
+async def redeliver(caller: Caller, event_id: str) -> Event:
+    """Send an event again now, with a fresh round of retries; the same webhook-id."""
+    event = await _event_of(caller, event_id, "events:redeliver")
+    await _require_webhook_url(event.merchant_id)
+    await Event.filter(id=event.id).update(
+        delivery_state=DeliveryState.PENDING, next_attempt_at=now(),
+        retry_base=F("attempt_count"))
+    await dispatch.enqueue("deliver_event", event.id,
+                           job_id=f"deliver:{event.id}:redeliver:{event.attempt_count}")
+    return await Event.get(id=event.id)

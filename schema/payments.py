@@ -81,6 +81,26 @@ class ConfirmPaymentIntentInput:
     card: CardInput
 
 
+@strawberry.input
+class SendTestWebhookInput:
+    merchant_id: strawberry.ID
+
+
+@strawberry.input
+class RedeliverEventInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class EventPayload:
+    user_errors: list[UserErrorType]
+    event: Event | None = None
+
+
+def _event(model) -> dict:
+    return {"event": Event.of(model)}
+
+
 @strawberry.type
 class PaymentIntentPayload:
     user_errors: list[UserErrorType]
@@ -190,3 +210,13 @@ class PaymentMutation:
             exp_month=input.card.exp_month, exp_year=input.card.exp_year, cvc=input.card.cvc)
         action = payment_intents.confirm(input.id, input.client_secret, card)
         return await payload(PaymentIntentPayload, action, _intent)
+
+    @strawberry.mutation(description="Sends a webhook.test event to the merchant's URL.")
+    async def send_test_webhook(self, info: Info, input: SendTestWebhookInput) -> EventPayload:
+        action = webhooks.send_test(await caller_of(info), input.merchant_id)
+        return await payload(EventPayload, action, _event)
+
+    @strawberry.mutation(description="Sends an event again, with the same webhook-id.")
+    async def redeliver_event(self, info: Info, input: RedeliverEventInput) -> EventPayload:
+        action = webhooks.redeliver(await caller_of(info), input.id)
+        return await payload(EventPayload, action, _event)

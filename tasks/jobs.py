@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
+
+import httpx
+
+from resolvers import deliveries, dispatch, idempotency, payment_intents
+
+log = logging.getLogger("gateway.tasks")
+
+WAKE_UP_LIMIT = 1000  # per sweep; the rest are found by the next sweeps
+
+
+def http_client() -> httpx.AsyncClient:
+    """Webhook deliveries: no redirects followed (a 3xx is a failure), pooled connections."""
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_connections=200,
+                                                 max_keepalive_connections=50))
+
+
+async def deliver_event(ctx: dict[str, Any], event_id: str) -> None:
+    await deliveries.deliver(ctx["http"], event_id)
+
+
+async def expire_intent(ctx: dict[str, Any], intent_id: str) -> None:
+    await dispatch.deliver_events(await payment_intents.expire_one(intent_id))
 
 
 async def sweep(ctx: dict[str, Any]) -> None:
-    """Find whatever the database says is due and do it (filled in by the webhooks work)."""
+    """What the database says is due: expiries, lapsed authorizations, lost deliveries."""
+    written = await payment_intents.expire_due()
+    written += await payment_intents.void_lapsed_authorizations()
+    await dispatch.deliver_events(written[:WAKE_UP_LIMIT])
+    tick = int(time.time())
+    for event_id in await deliveries.overdue_event_ids(WAKE_UP_LIMIT):
+        await dispatch.enqueue("deliver_event", event_id, job_id=f"deliver:{event_id}:{tick}")
+    await idempotency.forget_expired()
+    if written:
+        log.info("sweep: %d expiries and auto-voids", len(written))
 
 
-JOBS: dict[str, Any] = {}
+JOBS = {"deliver_event": deliver_event, "expire_intent": expire_intent}

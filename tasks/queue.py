@@ -11,7 +11,7 @@ from typing import Any
 from core.clock import now
 from core.config import Settings
 from resolvers import dispatch
-from tasks.jobs import JOBS, sweep
+from tasks.jobs import JOBS, http_client, sweep
 
 log = logging.getLogger("gateway.tasks")
 
@@ -38,6 +38,7 @@ class InProcessQueue:
         self.ctx: dict[str, Any] = {"queue": self, "settings": settings}
 
     async def start(self) -> None:
+        self.ctx["http"] = http_client()
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def enqueue(self, job: str, *args: Any, job_id: str | None = None,
@@ -73,17 +74,22 @@ class InProcessQueue:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if "http" in self.ctx:
+            await self.ctx["http"].aclose()
 
 
 class ArqQueue:
     """Fleet mode: jobs go to Redis, arq workers run them."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, queue_name: str, close_pool: bool = True) -> None:
         self.pool = pool
+        self.queue_name = queue_name
+        self.close_pool = close_pool
 
     async def enqueue(self, job: str, *args: Any, job_id: str | None = None,
                       defer_until: datetime | None = None) -> None:
-        await self.pool.enqueue_job(job, *args, _job_id=job_id, _defer_until=defer_until)
+        await self.pool.enqueue_job(job, *args, _job_id=job_id, _defer_until=defer_until,
+                                    _queue_name=self.queue_name)
 
     async def ping(self) -> dict[str, str]:
         try:
@@ -93,7 +99,8 @@ class ArqQueue:
         return {"redis": "ok"}
 
     async def close(self) -> None:
-        await self.pool.aclose()
+        if self.close_pool:
+            await self.pool.aclose()
 
 
 def redis_settings(url: str):
@@ -107,7 +114,7 @@ async def create_queue(settings: Settings) -> InProcessQueue | ArqQueue:
         pool = await create_pool(redis_settings(settings.redis_url),
                                  job_serializer=serialize, job_deserializer=deserialize,
                                  default_queue_name=settings.queue_name)
-        queue: InProcessQueue | ArqQueue = ArqQueue(pool)
+        queue: InProcessQueue | ArqQueue = ArqQueue(pool, settings.queue_name)
     else:
         queue = InProcessQueue(settings)
         await queue.start()

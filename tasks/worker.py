@@ -1,9 +1,55 @@
-"""`python main.py worker`: an arq worker running the jobs and the sweeps."""
+"""`python main.py worker`: an arq worker running the jobs, with the sweep as a cron job."""
 
 from __future__ import annotations
 
-from core.config import Settings
+import logging
+from typing import Any
+
+from arq import cron
+from arq.worker import func, run_worker as arq_run_worker
+
+from core.config import Settings, use_settings
+from models import db
+from resolvers import dispatch
+from tasks.jobs import JOBS, http_client, sweep
+from tasks.queue import ArqQueue, deserialize, redis_settings, serialize
+
+log = logging.getLogger("gateway.worker")
+
+
+def worker_settings(settings: Settings) -> type:
+    """The WorkerSettings class arq expects, built from our settings."""
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        use_settings(settings)
+        await db.connect(settings.database_url)
+        ctx["http"] = http_client()
+        ctx["queue"] = ArqQueue(ctx["redis"], settings.queue_name, close_pool=False)
+        dispatch.install(ctx["queue"])
+        log.info("worker ready on queue %s", settings.queue_name)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["http"].aclose()
+        await db.disconnect()
+
+    every = max(1, min(30, settings.sweep_interval_seconds))
+    return type("WorkerSettings", (), {
+        "functions": [func(job, name=name, max_tries=1000) for name, job in JOBS.items()],
+        "cron_jobs": [cron(sweep, name="sweep", second=set(range(0, 60, every)),
+                           run_at_startup=True, unique=True, timeout=300)],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": redis_settings(settings.redis_url),
+        "queue_name": settings.queue_name,
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "keep_result": 0,  # finished job ids are free again; the database keeps the state
+        "job_timeout": int(settings.webhook_timeout_seconds) + 30,
+        "max_jobs": 100,
+        "poll_delay": 0.05,
+        "allow_abort_jobs": False,
+    })
 
 
 def run_worker(settings: Settings) -> None:
-    raise SystemExit("worker: not implemented yet")
+    arq_run_worker(worker_settings(settings))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from core.config import Settings
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = f"{os.getpid()}_{secrets.token_hex(4)}"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def services_required() -> bool:
@@ -69,24 +73,44 @@ async def drop_pg_database(name: str) -> None:
         await admin.close()
 
 
-def test_settings(tmp: Path, database_url: str, redis_url: str | None, **overrides) -> Settings:
+# Webhook timing for tests: seconds, not hours. The worker subprocess gets the same values.
+FAST_WEBHOOKS = {"WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,1,1,1", "WEBHOOK_TIMEOUT_SECONDS": "3",
+                 "SWEEP_INTERVAL_SECONDS": "1", "DELIVERY_GRACE_SECONDS": "2",
+                 "WEBHOOK_ALLOW_PRIVATE": "1"}
+
+
+def make_settings(tmp: Path, database_url: str, redis_url: str | None, **overrides) -> Settings:
     return Settings(data_dir=tmp, database_url=database_url, redis_url=redis_url,
                     jwt_secret=secrets.token_urlsafe(32), webhook_allow_private=True,
+                    card_fingerprint_key=secrets.token_urlsafe(32),
                     queue_name=f"arq:queue:test:{RUN_ID}", sweep_interval_seconds=1,
-                    public_base_url="http://testserver", **overrides)
+                    webhook_retry_schedule=(1, 1, 1, 1, 1, 1, 1), webhook_timeout_seconds=3,
+                    delivery_grace_seconds=2, public_base_url="http://testserver",
+                    **overrides)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a subprocess (a worker, a server) the same settings."""
+    env = {**os.environ, **FAST_WEBHOOKS, "DATA_DIR": str(settings.data_dir),
+           "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
+           "CARD_FINGERPRINT_KEY": settings.card_fingerprint_key,
+           "ARQ_QUEUE_NAME": settings.queue_name, "PUBLIC_BASE_URL": settings.public_base_url}
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
 
 
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
 async def settings(request, tmp_path_factory) -> AsyncIterator[Settings]:
     tmp = tmp_path_factory.mktemp(request.param)
     if request.param == "sqlite":
-        yield test_settings(tmp, f"sqlite://{tmp}/gateway.sqlite3", None)
+        yield make_settings(tmp, f"sqlite://{tmp}/gateway.sqlite3", None)
         return
     skip_or_fail_without_services()
     name = f"gateway_test_{RUN_ID}"
     url = await create_pg_database(name)
     try:
-        yield test_settings(tmp, url, TEST_REDIS_URL)
+        yield make_settings(tmp, url, TEST_REDIS_URL)
     finally:
         await drop_pg_database(name)
 
@@ -116,3 +140,66 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def backend(settings: Settings) -> str:
     return "postgres" if settings.database_url.startswith("postgres") else "sqlite"
+
+
+class WorkerProcess:
+    """`python main.py worker` against the test database and queue (PostgreSQL + Redis)."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "main.py", "worker"], cwd=ROOT,
+                                        env=settings_env(self.settings), stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def worker_process(settings, tmp_path_factory):
+    if not settings.redis_url:
+        yield None  # embedded mode: the API process runs the jobs itself
+        return
+    process = WorkerProcess(settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def worker(worker_process, app):
+    """A running worker where the backend needs one (after the app migrated the database)."""
+    if worker_process is not None:
+        worker_process.start()
+    return worker_process
+
+
+@pytest_asyncio.fixture(scope="session")
+async def receiver():
+    from tests.receiver import Receiver
+
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()

@@ -218,3 +218,17 @@ async def paid_intent(client: httpx.AsyncClient, shop: Shop, **fields) -> dict:
     confirmed = await confirm(client, intent)
     assert confirmed["userErrors"] == [], confirmed
     return confirmed["paymentIntent"]
+
+SEND_TEST_WEBHOOK = """mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) {
+  event { id type deliveryState } userErrors { code field message } } }"""
+REDELIVER = """mutation($input: RedeliverEventInput!) { redeliverEvent(input: $input) {
+  event { id deliveryState } userErrors { code field message } } }"""
+
+
+async def set_webhook_url(client: httpx.AsyncClient, shop: Shop, url: str) -> str:
+    """Point the shop's webhooks at `url`; returns the signing secret."""
+    updated = payload_of(await gql(client, UPDATE_SETTINGS, {"input": {
+        "merchantId": shop.merchant_id, "webhookUrl": url}}, token=shop.owner.token),
+        "updateMerchantSettings")
+    assert updated["userErrors"] == [], updated
+    return updated["settings"]["webhookSecret"]

@@ -1,26 +1,14 @@
-import functools
-from json import dumps, loads
-
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.indexes import Index
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-
+import functools
 from core.permissions import Role
-from models.base import (
-    new_evt_id,
-    new_inv_id,
-    new_key_id,
-    new_mer_id,
-    new_pi_id,
-    new_re_id,
-    new_ses_id,
-    new_usr_id,
-    new_whd_id,
-)
+from json import dumps, loads
+from models.base import new_evt_id, new_inv_id, new_key_id, new_mer_id, new_pi_id, new_re_id, new_ses_id, new_usr_id, new_whd_id
 from models.events import DeliveryState
 from models.payment_intents import CaptureMethod, IntentStatus
-
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     initial = True
@@ -57,6 +45,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('delivery_state', fields.CharEnumField(description='NONE: NONE\nPENDING: PENDING\nDELIVERED: DELIVERED\nFAILED: FAILED', enum_type=DeliveryState, max_length=10)),
                 ('attempt_count', fields.IntField(default=0)),
+                ('retry_base', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('lease_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],

@@ -1,0 +1,136 @@
+"""Webhook delivery: claim an event, POST it signed, record the attempt, plan the next.
+
+At least once: an event is PENDING until a 2xx is recorded. A lease (an UPDATE … WHERE the
+lease is free) lets one process at a time deliver it; a process that dies mid-delivery leaves
+a lease that simply runs out, and the sweep sends the event again with the same webhook-id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from core import webhooks as signing
+from core.clock import now
+from core.config import get_settings
+from models.events import DeliveryState, Event, WebhookDelivery
+from models.merchants import Merchant
+from resolvers import dispatch
+from resolvers.events import iso
+from resolvers.merchants import signing_secrets
+from resolvers.network import BlockedAddress, resolve_public
+
+log = logging.getLogger("gateway.webhooks")
+
+EARLY_TOLERANCE = timedelta(seconds=1)  # a deferred job may wake a moment early
+USER_AGENT = "Gateway-Webhooks/1.0"
+
+
+@dataclass
+class Attempt:
+    url: str
+    status: int | None = None
+    error: str | None = None
+    latency_ms: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None and signing.is_success(self.status)
+
+
+def lease_length() -> timedelta:
+    return timedelta(seconds=get_settings().webhook_timeout_seconds + 5)
+
+
+async def claim(event_id: str) -> bool:
+    """Take the event's lease if it is due and nobody holds it."""
+    moment = now()
+    claimed = await Event.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=moment), id=event_id,
+        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=moment + EARLY_TOLERANCE,
+    ).update(lease_until=moment + lease_length())
+    return bool(claimed)
+
+
+def signed_request(event: Event, secrets: list[str]) -> tuple[str, dict[str, str]]:
+    body = signing.payload_body(event.id, event.type, iso(event.created_at), event.data)
+    timestamp = int(time.time())
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT,
+               "webhook-id": event.id, "webhook-timestamp": str(timestamp),
+               "webhook-signature": signing.signature_header(secrets, event.id, timestamp, body)}
+    return body, headers
+
+
+async def post(http: httpx.AsyncClient, url: str, body: str,
+               headers: dict[str, str]) -> Attempt:
+    attempt = Attempt(url=url)
+    started = time.perf_counter()
+    try:
+        await resolve_public(url)  # again at delivery: DNS may have changed since it was set
+        response = await http.post(url, content=body, headers=headers,
+                                   timeout=get_settings().webhook_timeout_seconds)
+        attempt.status = response.status_code
+        if not attempt.succeeded:
+            attempt.error = f"HTTP {response.status_code}"
+    except BlockedAddress as error:
+        attempt.error = str(error)
+    except httpx.HTTPError as error:
+        attempt.error = f"{type(error).__name__}: {error}"[:500] or type(error).__name__
+    attempt.latency_ms = round((time.perf_counter() - started) * 1000)
+    return attempt
+
+
+async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
+    """One attempt at one event, if it is due and free. Safe to call any number of times."""
+    if not await claim(event_id):
+        return
+    event = await Event.get(id=event_id)
+    merchant = await Merchant.get(id=event.merchant_id)
+    if not merchant.webhook_url:
+        await Event.filter(id=event_id).update(delivery_state=DeliveryState.NONE,
+                                               lease_until=None, next_attempt_at=None)
+        return
+    body, headers = signed_request(event, signing_secrets(merchant))
+    attempt = await post(http, merchant.webhook_url, body, headers)
+    next_at = await record(event, attempt)
+    log.info("webhook event=%s type=%s attempt=%d status=%s latency_ms=%s%s", event.id,
+             event.type, event.attempt_count + 1, attempt.status or "-", attempt.latency_ms,
+             f" error={attempt.error!r}" if attempt.error else "")
+    if next_at is not None:
+        await dispatch.enqueue("deliver_event", event.id,
+                               job_id=f"deliver:{event.id}:{event.attempt_count + 1}",
+                               defer_until=next_at)
+
+
+async def record(event: Event, attempt: Attempt):
+    """Write the attempt and the event's new state; returns when to try next, if ever."""
+    number = event.attempt_count + 1
+    delay = None if attempt.succeeded else signing.next_retry_delay(
+        get_settings().webhook_retry_schedule, number - event.retry_base)
+    next_at = now() + timedelta(seconds=delay) if delay is not None else None
+    state = DeliveryState.DELIVERED if attempt.succeeded else (
+        DeliveryState.PENDING if next_at else DeliveryState.FAILED)
+    async with in_transaction():
+        await WebhookDelivery.create(
+            event_id=event.id, attempt=number, url=attempt.url, response_status=attempt.status,
+            error=attempt.error, succeeded=attempt.succeeded, latency_ms=attempt.latency_ms,
+            next_retry_at=next_at)
+        await Event.filter(id=event.id).update(attempt_count=number, delivery_state=state,
+                                               next_attempt_at=next_at, lease_until=None)
+    return next_at
+
+
+async def overdue_event_ids(limit: int = 1000) -> list[str]:
+    """Pending deliveries whose time passed a while ago with nobody on them: lost wake-ups."""
+    moment = now()
+    cutoff = moment - timedelta(seconds=get_settings().delivery_grace_seconds)
+    return await Event.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=moment),
+        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=cutoff,
+    ).order_by("next_attempt_at").limit(limit).values_list("id", flat=True)

@@ -1,0 +1,102 @@
+"""Nothing is lost: a delivery interrupted by a dying process, or jobs lost from Redis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis.asyncio as aioredis
+
+from models.events import Event
+from tests.helpers import create_intent, open_shop, set_webhook_url
+from tests.receiver import wait_for
+
+
+@pytest.fixture
+async def shop(client):
+    return await open_shop(client)
+
+
+async def restart_jobs(app, worker) -> None:
+    """Kill whatever runs the jobs, mid-flight, and start it again."""
+    if worker is not None:  # PostgreSQL + Redis: SIGKILL the arq worker process
+        worker.kill()
+        worker.start()
+        return
+    from tasks.queue import create_queue  # embedded: the in-process queue dies with its tasks
+
+    await app.state.queue.close()
+    app.state.queue = await create_queue(app.state.settings)
+
+
+async def test_a_delivery_cut_off_mid_flight_is_sent_again(app, client, shop, receiver,
+                                                           worker):
+    inbox = receiver.inbox()
+    inbox.delays = [30]  # the first request hangs until its sender is gone
+    await set_webhook_url(client, shop, inbox.url)
+    intent = await create_intent(client, shop)
+    event = await Event.get(object_id=intent["id"], type="payment_intent.created")
+    await wait_for(lambda: _leased(event.id), 15)
+    await restart_jobs(app, worker)
+    await wait_for(lambda: inbox.received, 30)
+    assert inbox.received[0].headers["webhook-id"] == event.id
+    await wait_for(lambda: _state(event.id, "DELIVERED"), 15)
+
+
+async def _leased(event_id: str) -> bool:
+    return (await Event.get(id=event_id)).lease_until is not None
+
+
+async def _state(event_id: str, state: str) -> bool:
+    return (await Event.get(id=event_id)).delivery_state == state
+
+
+async def test_jobs_wiped_from_redis_lose_no_event(client, shop, receiver, worker, settings):
+    if not settings.redis_url:
+        pytest.skip("embedded mode has no Redis: see test_lost_wake_ups_are_found_by_the_sweep")
+    inbox = receiver.inbox()
+    inbox.statuses = [500]
+    await set_webhook_url(client, shop, inbox.url)
+    intents = [await create_intent(client, shop) for _ in range(3)]
+    await wait_for(lambda: len(inbox.received) >= 3, 15)  # first attempts (one failed)
+    redis = aioredis.from_url(settings.redis_url)
+    try:  # what a FLUSHALL would do to this run: its queue and its jobs are gone
+        await redis.delete(settings.queue_name)
+        async for key in redis.scan_iter("arq:job:deliver:*"):
+            await redis.delete(key)
+    finally:
+        await redis.aclose()
+    ids = {i["id"] for i in intents}
+
+    def delivered_ids():
+        return {json.loads(r.body)["data"]["object"]["id"] for r in inbox.received}
+
+    await wait_for(lambda: delivered_ids() == ids and len(inbox.received) >= 4, 30)
+    for intent in intents:
+        await wait_for(lambda i=intent: _created_delivered(i["id"]), 15)
+
+
+async def _created_delivered(intent_id: str) -> bool:
+    event = await Event.get(object_id=intent_id, type="payment_intent.created")
+    return event.delivery_state == "DELIVERED"
+
+
+async def test_the_worker_logs_each_delivery_without_secrets(client, shop, receiver, worker,
+                                                             caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="gateway.webhooks")
+    inbox = receiver.inbox()
+    secret = await set_webhook_url(client, shop, inbox.url)
+    intent = await create_intent(client, shop)
+    event = await Event.get(object_id=intent["id"], type="payment_intent.created")
+    await wait_for(lambda: _state(event.id, "DELIVERED"), 15)
+
+    def log_text() -> str:
+        return worker.output() if worker is not None else caplog.text
+
+    line = await wait_for(lambda: next((entry for entry in log_text().splitlines()
+                                         if f"event={event.id}" in entry), None), 10)
+    assert "type=payment_intent.created" in line and "attempt=1" in line
+    assert "status=200" in line and "latency_ms=" in line
+    assert secret not in log_text() and secret.removeprefix("whsec_") not in log_text()
