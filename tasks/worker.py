@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from arq import cron
-from arq.worker import func, run_worker as arq_run_worker
+from arq.worker import func
+from arq.worker import run_worker as arq_run_worker
 
 from core.config import Settings, use_settings
 from models import db

@@ -140,25 +140,25 @@ INTENT_FIELDS = """id merchantId status amount currency captureMethod descriptio
   card { brand last4 expMonth expYear } lastPaymentError { code message }
   refunds { id amount reason status }"""
 CREATE_INTENT = """mutation($input: CreatePaymentIntentInput!) {
-  createPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
+  createPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
 CONFIRM = """mutation($input: ConfirmPaymentIntentInput!) {
-  confirmPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
+  confirmPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
 CAPTURE = """mutation($input: CapturePaymentIntentInput!) {
-  capturePaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
+  capturePaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
 VOID = """mutation($input: VoidPaymentIntentInput!) {
-  voidPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
+  voidPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
 CANCEL = """mutation($input: PaymentIntentActionInput!) {
-  cancelPaymentIntent(input: $input) { paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
+  cancelPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
 REFUND = """mutation($input: RefundPaymentIntentInput!) {
   refundPaymentIntent(input: $input) { refund { id paymentIntentId amount reason status }
-    paymentIntent { %s } userErrors { code field message } }
-}""" % INTENT_FIELDS
-INTENT = "query($id: ID!) { paymentIntent(id: $id) { %s } }" % INTENT_FIELDS
+    paymentIntent { INTENT } userErrors { code field message } }
+}""".replace("INTENT", INTENT_FIELDS)
+INTENT = "query($id: ID!) { paymentIntent(id: $id) { FIELDS } }".replace("FIELDS", INTENT_FIELDS)
 INTENTS = """query($merchantId: ID, $status: PaymentIntentStatus, $first: Int, $after: String) {
   paymentIntents(merchantId: $merchantId, status: $status, first: $first, after: $after) {
     edges { cursor node { id status amount } } pageInfo { hasNextPage endCursor } } }"""

@@ -99,7 +99,8 @@ async def test_expired_access_token_is_refused(client, settings):
     session_id = me["data"]["me"]["sessions"][0]["id"]
     expired = encode_access_token(settings.jwt_secret, account.user_id, session_id, -10)
     assert error_code(await gql(client, ME, token=expired)) == "UNAUTHENTICATED"
-    forged = encode_access_token("another secret of at least 32 bytes", account.user_id, session_id, 600)
+    forged = encode_access_token("another secret of at least 32 bytes", account.user_id,
+                                 session_id, 600)
     assert error_code(await gql(client, ME, token=forged)) == "UNAUTHENTICATED"
 
 
