@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test worker migrate demo bench lint schema
+.PHONY: run test worker migrate demo bench lint schema chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the API in embedded mode (SQLite under ./data, in-process tasks)
 	$(BIN)/python main.py serve
 
-test: $(STAMP)  ## every test, on SQLite and on PostgreSQL + Redis
+test: $(STAMP) chromium  ## every test, on SQLite and on PostgreSQL + Redis, and in Chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:  ## Debian's Chromium for the browser tests (Playwright never downloads one)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is not installed: the browser tests will be skipped (sudo apt-get install chromium)"; \
+	  fi; }
 
 worker: $(STAMP)  ## an arq worker (needs REDIS_URL and DATABASE_URL)
 	$(BIN)/python main.py worker

@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +205,49 @@ async def receiver():
     await server.start()
     yield server
     await server.stop()
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("server did not become ready")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "gateway.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """`python main.py serve` in embedded mode, exactly as `make run` starts it."""
+    from tests.receiver import free_port
+
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("live")
+    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "WEBHOOK_ALLOW_PRIVATE": "1"}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process)
+        yield LiveServer(url, data_dir)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

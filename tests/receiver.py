@@ -35,11 +35,12 @@ class Inbox:
         return [r for r in self.received if f'"type":"{event_type}"' in r.body]
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.inboxes: dict[str, Inbox] = {}
+class LocalServer:
+    """An ASGI app served by a real uvicorn on a free loopback port, in this event loop."""
+
+    def __init__(self, app) -> None:
         self.port = free_port()
-        app = Starlette(routes=[Route("/hooks/{name}", self.handle, methods=["POST"])])
+        self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                     log_level="warning", lifespan="off"))
         self.task: asyncio.Task | None = None
@@ -53,6 +54,15 @@ class Receiver:
         self.server.should_exit = True
         if self.task:
             await self.task
+
+
+class Receiver(LocalServer):
+    """Webhook endpoints, one inbox per test."""
+
+    def __init__(self) -> None:
+        self.inboxes: dict[str, Inbox] = {}
+        super().__init__(Starlette(routes=[Route("/hooks/{name}", self.handle,
+                                                 methods=["POST"])]))
 
     def inbox(self) -> Inbox:
         name = secrets.token_hex(6)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
-import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT
 
 
 def quickstart_script() -> str:
@@ -24,49 +20,9 @@ def quickstart_script() -> str:
     return block.group(1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("server did not become ready")
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """`python main.py serve` in embedded mode, exactly as `make run` starts it."""
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("readme")
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "WEBHOOK_ALLOW_PRIVATE": "1"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def test_quick_start_runs_as_written(live_server):
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", quickstart_script()],
-                            env={**os.environ, "GATEWAY": live_server},
+                            env={**os.environ, "GATEWAY": live_server.url},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
@@ -79,7 +35,7 @@ def test_quick_start_runs_as_written(live_server):
 
 
 def test_demo_prints_a_checkout_url(live_server):
-    result = subprocess.run([sys.executable, "main.py", "demo", "--url", live_server], cwd=ROOT,
+    result = subprocess.run([sys.executable, "main.py", "demo", "--url", live_server.url], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     url = re.search(r"(http://\S+/checkout/pi_\w+\?client_secret=pi_secret_\w+)",
