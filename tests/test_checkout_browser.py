@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from tests.conftest import ROOT, services_required
-from tests.helpers import INTENT, DECLINE_CARDS, gql, open_shop
+from tests.helpers import DECLINE_CARDS, INTENT, gql, open_shop
 from tests.receiver import LocalServer
 
 CHROMIUM = "/usr/bin/chromium"
