@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from core.config import Settings, load_settings, use_settings
 from core.ratelimit import RateLimiter
 from models import db
+from resolvers import dispatch
 from schema.schema import build_schema
 from schema.view import GraphQLView
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await dispatch.settle()
             await app.state.queue.close()
             await db.disconnect()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.cache import TTLCache
 from core.clock import now
 from models.events import DeliveryState, Event
 from models.merchants import Merchant
@@ -44,8 +45,20 @@ def refund_snapshot(refund: Refund) -> dict[str, Any]:
             "created_at": iso(refund.created_at)}
 
 
+# Whether a merchant has a webhook URL, for one second: a URL set or removed applies to
+# events within a second (at once in the process that changed it).
+_states: TTLCache[str, DeliveryState] = TTLCache(ttl_seconds=1.0)
+
+
 async def webhook_state(merchant_id: str) -> DeliveryState:
-    return (await webhook_states({merchant_id}))[merchant_id]
+    state = _states.get(merchant_id)
+    if state is None:
+        state = _states.put(merchant_id, (await webhook_states({merchant_id}))[merchant_id])
+    return state
+
+
+def forget_webhook_state(merchant_id: str) -> None:
+    _states.forget(merchant_id)
 
 
 async def webhook_states(merchant_ids: set[str]) -> dict[str, DeliveryState]:

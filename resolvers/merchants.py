@@ -11,6 +11,7 @@ from core.clock import now
 from core.permissions import Role
 from core.webhooks import new_webhook_secret
 from models.merchants import Membership, Merchant
+from resolvers import events
 from resolvers.access import Caller, authorize
 from resolvers.network import check_webhook_url
 
@@ -79,6 +80,7 @@ async def update_settings(caller: Caller, merchant_id: str, webhook_url: str | N
             changes["webhook_secret"] = new_webhook_secret()
     if changes:
         await Merchant.filter(id=merchant_id).update(**changes)
+        events.forget_webhook_state(merchant_id)
     return await Merchant.get(id=merchant_id)
 
 

@@ -186,18 +186,23 @@ async def create(caller: Caller, request: NewIntent,
     key = validation.idempotency_key(idempotency_key)
     fingerprint = request_fingerprint("create", vars(fields))
 
+    created: list[PaymentIntent] = []
+
     async def work() -> tuple[str, list[str]]:
-        return await _insert_intent(merchant_id, fields)
+        intent, event_ids = await _insert_intent(merchant_id, fields)
+        created.append(intent)
+        return intent.id, event_ids
 
     intent_id, event_ids = await run_once(merchant_id, key, fingerprint, work)
-    intent = await PaymentIntent.get(id=intent_id)
+    intent = created[0] if created else await PaymentIntent.get(id=intent_id)  # a replay
     if event_ids:
         await dispatch.deliver_events(event_ids)
         await dispatch.expire_at(intent.id, intent.expires_at)
     return intent
 
 
-async def _insert_intent(merchant_id: str, fields: NewIntent) -> tuple[str, list[str]]:
+async def _insert_intent(merchant_id: str, fields: NewIntent
+                         ) -> tuple[PaymentIntent, list[str]]:
     ttl = timedelta(seconds=get_settings().intent_ttl_seconds)
     async with in_transaction():
         intent = await PaymentIntent.create(
@@ -205,7 +210,7 @@ async def _insert_intent(merchant_id: str, fields: NewIntent) -> tuple[str, list
             expires_at=now() + ttl, **vars(fields))
         event = await events.record(merchant_id, "payment_intent.created", intent.id,
                                     {"object": events.intent_snapshot(intent)})
-    return intent.id, [event.id]
+    return intent, [event.id]
 
 
 # --- transitions ------------------------------------------------------------------------
@@ -434,13 +439,16 @@ async def _merchant_operation(caller: Caller, intent_id: str, permission: str,
     key = validation.idempotency_key(idempotency_key)
     fingerprint = request_fingerprint(operation, {"id": intent.id, **arguments})
 
+    changed: list[PaymentIntent] = []
+
     async def work() -> tuple[str, list[str]]:
-        changed, change, event_ids = await transition(intent.id, decide)
-        return (change.refund.id if change.refund else changed.id), event_ids
+        updated, change, event_ids = await transition(intent.id, decide)
+        changed.append(updated)
+        return (change.refund.id if change.refund else updated.id), event_ids
 
     result_id, event_ids = await run_once(intent.merchant_id, key, fingerprint, work)
     await dispatch.deliver_events(event_ids)
-    return await PaymentIntent.get(id=intent.id), result_id
+    return changed[0] if changed else await PaymentIntent.get(id=intent.id), result_id
 
 
 def _optional_amount(amount: int | None) -> int | None:

@@ -7,13 +7,14 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -24,6 +25,12 @@ from schema.payments import PaymentMutation, PaymentQuery
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+
+# The document limits as validation rules built once: the validation cache is keyed by the
+# rule classes, and QueryDepthLimiter/MaxAliasesLimiter build new classes per instance (per
+# request), which would make every request miss the cache. Strawberry counts root fields as
+# depth 0; MAX_DEPTH counts levels of fields from 1.
+LIMIT_RULES = [depth_rule(MAX_DEPTH - 1, None), alias_rule(MAX_ALIASES)]
 
 Query = merge_types("Query", (AccountQuery, PaymentQuery))
 Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation))
@@ -40,9 +47,7 @@ def build_schema(introspection: bool = True) -> strawberry.Schema:
     extensions = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(ParserCache, maxsize=512),
-        # strawberry counts root fields as depth 0; MAX_DEPTH counts levels of fields from 1.
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH - 1),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(AddValidationRules, LIMIT_RULES),
         partial(ValidationCache, maxsize=512),
     ]
     if not introspection:

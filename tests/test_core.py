@@ -181,3 +181,27 @@ def test_rate_limiter():
     assert [limiter.retry_after("a", 0.0) for _ in range(3)] == [0, 0, 1]
     assert limiter.retry_after("b", 0.0) == 0
     assert limiter.retry_after("a", 0.5) == 0
+
+
+def test_ttl_cache(monkeypatch):
+    import time
+
+    from core.cache import TTLCache
+
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    cache: TTLCache[str, int] = TTLCache(ttl_seconds=1.0, max_entries=2)
+    cache.put("a", 1)
+    assert cache.get("a") == 1
+    clock[0] += 1.0
+    assert cache.get("a") is None
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.put("c", 3)  # over the bound: forgets everything else rather than grow
+    assert cache.get("a") is None and cache.get("c") == 3
+
+
+def test_random_ids_are_base62_and_distinct():
+    ids = {security.random_base62(24) for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 24 and i.isalnum() and i.isascii() for i in ids)

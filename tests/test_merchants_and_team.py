@@ -266,3 +266,19 @@ async def test_an_api_key_sees_only_its_own_merchant(client, owner, merchant_id)
     revoke_other = payload_of(await gql(client, REVOKE_KEY, {"input": {"id": "key_nope"}},
                                         token=owner.token), "revokeApiKey")
     assert user_error_codes(revoke_other) == ["NOT_FOUND"]
+
+
+async def test_a_key_revoked_elsewhere_stops_working_within_a_second(client, owner,
+                                                                      merchant_id):
+    """Keys are cached for a second; a revocation by another process waits at most that."""
+    import asyncio
+
+    from core.clock import now
+    from models.api_keys import ApiKey
+
+    key = await create_api_key(client, owner, merchant_id)
+    assert (await gql(client, MERCHANT, {"id": merchant_id}, api_key=key))["data"]["merchant"]
+    await ApiKey.filter(merchant_id=merchant_id).update(revoked_at=now())  # not via this API
+    await asyncio.sleep(1.05)
+    assert error_code(await gql(client, MERCHANT, {"id": merchant_id},
+                                api_key=key)) == "UNAUTHENTICATED"
