@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import secrets
-import statistics
 import subprocess
 import sys
 import time

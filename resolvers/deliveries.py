@@ -20,7 +20,6 @@ from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
 from models.events import DeliveryState, Event, WebhookDelivery
-from models.merchants import Merchant
 from resolvers import dispatch
 from resolvers.events import iso
 from resolvers.merchants import signing_secrets
@@ -90,8 +89,8 @@ async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
     """One attempt at one event, if it is due and free. Safe to call any number of times."""
     if not await claim(event_id):
         return
-    event = await Event.get(id=event_id)
-    merchant = await Merchant.get(id=event.merchant_id)
+    event = await Event.get(id=event_id).select_related("merchant")
+    merchant = event.merchant
     if not merchant.webhook_url:
         await Event.filter(id=event_id).update(delivery_state=DeliveryState.NONE,
                                                lease_until=None, next_attempt_at=None)

@@ -84,3 +84,25 @@ async def record(merchant_id: str, event_type: str, object_id: str | None,
                       await webhook_state(merchant_id))
     await event.save()
     return event
+
+
+EVENT_COLUMNS = ("id", "merchant_id", "type", "object_id", "data", "created_at",
+                 "delivery_state", "attempt_count", "retry_base", "next_attempt_at")
+
+
+async def insert_many(connection: Any, rows: list[Event]) -> None:
+    """Insert many unsaved events with one prepared statement (the bulk expiry's path).
+
+    Tortoise's bulk_create costs a model round trip per row; this converts each value with
+    the model's own field (so the stored form is exactly Tortoise's) and sends them at once.
+    """
+    fields = Event._meta.fields_map
+    dialect = connection.capabilities.dialect
+    marks = [f"${n}" if dialect == "postgres" else "?" for n in range(1, len(EVENT_COLUMNS) + 1)]
+    sql = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+           f"VALUES ({', '.join(marks)})")
+    source = {"merchant_id": "merchant"}  # the FK's column is the field merchant_id
+    values = [[fields[source.get(column, column)].to_db_value(getattr(row, column), row)
+               if column != "merchant_id" else row.merchant_id for column in EVENT_COLUMNS]
+              for row in rows]
+    await connection.execute_many(sql, values)
