@@ -563,11 +563,11 @@ async def _bulk_events(connection: Any, intents: list[PaymentIntent],
     rows = []
     for intent in intents:
         intent.status, intent.closed_at, intent.close_reason = A.EXPIRED, moment, "expired"
-        rows.append(events.new_event(intent.merchant_id, "payment_intent.expired", intent.id,
-                                     {"object": events.intent_snapshot(intent)},
-                                     states[intent.merchant_id]))
+        rows.append(events.event_fields(intent.merchant_id, "payment_intent.expired",
+                                        intent.id, {"object": events.intent_snapshot(intent)},
+                                        states[intent.merchant_id]))
     await events.insert_many(connection, rows)
-    return [row.id for row in rows if row.next_attempt_at is not None]
+    return [row["id"] for row in rows if row["next_attempt_at"] is not None]
 
 
 async def void_lapsed_authorizations(batch: int = 500) -> list[str]:
