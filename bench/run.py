@@ -129,10 +129,10 @@ class Fleet:
 
     def processes(self) -> dict[str, int]:
         """Every gateway process: the uvicorn workers (children of serve) and the worker."""
-        found = {}
+        found = {"serve (uvicorn supervisor)": self.api.pid}
         children = subprocess.run(["pgrep", "-P", str(self.api.pid)], capture_output=True,
                                   text=True).stdout.split()
-        for index, pid in enumerate(children or [str(self.api.pid)]):
+        for index, pid in enumerate(children):
             found[f"api-{index + 1}"] = int(pid)
         if self.worker:
             found["worker"] = self.worker.pid
