@@ -30,6 +30,7 @@ def worker_settings(settings: Settings) -> type:
         log.info("worker ready on queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        await dispatch.settle()
         await ctx["http"].aclose()
         await db.disconnect()
 
