@@ -85,7 +85,8 @@ def serve(settings: Settings) -> None:
     print(f"Gateway on {settings.public_base_url}  (GraphiQL: {settings.public_base_url}/graphql)",
           flush=True)
     if not settings.redis_url:
-        print("Embedded mode: SQLite-ready, tasks run in this process", flush=True)
+        print(f"Embedded mode: SQLite under {settings.data_dir}, tasks run in this process",
+              flush=True)
     uvicorn.run("main:app_factory", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.redis_url else 1,
                 log_level=settings.log_level, access_log=False)
