@@ -46,15 +46,18 @@ def refund_snapshot(refund: Refund) -> dict[str, Any]:
             "created_at": iso(refund.created_at)}
 
 
-# Whether a merchant has a webhook URL, for one second: a URL set or removed applies to
-# events within a second (at once in the process that changed it).
+# Merchants known to have a webhook URL, for one second. Only the positive answer is cached:
+# an event wrongly marked PENDING (the URL was just removed) is settled as NONE by the
+# deliverer, while one wrongly marked NONE would never be sent.
 _states: TTLCache[str, DeliveryState] = TTLCache(ttl_seconds=1.0)
 
 
 async def webhook_state(merchant_id: str) -> DeliveryState:
-    state = _states.get(merchant_id)
-    if state is None:
-        state = _states.put(merchant_id, (await webhook_states({merchant_id}))[merchant_id])
+    if _states.get(merchant_id) is DeliveryState.PENDING:
+        return DeliveryState.PENDING
+    state = (await webhook_states({merchant_id}))[merchant_id]
+    if state is DeliveryState.PENDING:
+        _states.put(merchant_id, state)
     return state
 
 

@@ -211,3 +211,15 @@ async def test_events_without_a_webhook_url_are_kept_but_not_sent(client, shop, 
     await create_intent(client, shop)
     event = await deliveries_of(client, shop, "payment_intent.created")
     assert event["deliveryState"] == "NONE" and event["deliveries"] == []
+
+
+async def test_a_url_set_by_another_process_applies_to_the_next_event(client, shop, inbox,
+                                                                      worker):
+    """No event is lost to a cache: merchants without a URL are never cached as such."""
+    from models.merchants import Merchant
+
+    await create_intent(client, shop)  # no URL yet: NONE
+    await Merchant.filter(id=shop.merchant_id).update(  # as another API process would
+        webhook_url=inbox.url, webhook_secret="whsec_" + "A" * 43 + "=")
+    intent = await create_intent(client, shop)
+    await wait_for(lambda: [r for r in inbox.received if intent["id"] in r.body], 20)
