@@ -127,3 +127,15 @@ async def test_graphiql_and_introspection_can_be_turned_off():
             "query": "{ __schema { types { name } } }"})).json()
     assert page.status_code == 404
     assert introspection["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_readyz_answers_503_when_the_database_does_not(client, monkeypatch):
+    from models import db
+
+    async def down() -> str:
+        return "error: ConnectionRefusedError"
+
+    monkeypatch.setattr(db, "ping", down)
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("error")

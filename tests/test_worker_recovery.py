@@ -100,3 +100,28 @@ async def test_the_worker_logs_each_delivery_without_secrets(client, shop, recei
     assert "type=payment_intent.created" in line and "attempt=1" in line
     assert "status=200" in line and "latency_ms=" in line
     assert secret not in log_text() and secret.removeprefix("whsec_") not in log_text()
+
+
+async def test_two_workers_send_each_event_once(client, shop, receiver, worker, settings,
+                                                tmp_path):
+    if worker is None:
+        pytest.skip("embedded mode runs one in-process queue; the fleet case needs Redis")
+    from tests.conftest import WorkerProcess
+
+    second = WorkerProcess(settings, tmp_path / "second-worker.log")
+    second.start()
+    try:
+        inbox = receiver.inbox()
+        await set_webhook_url(client, shop, inbox.url)
+        intents = [await create_intent(client, shop) for _ in range(20)]
+        await wait_for(lambda: len(inbox.received) >= 20, 30)
+        for intent in intents:
+            await wait_for(lambda i=intent: _created_delivered(i["id"]), 15)
+    finally:
+        second.stop()
+    ids = [r.headers["webhook-id"] for r in inbox.received]
+    assert len(ids) == len(set(ids)) == 20
+    from models.events import WebhookDelivery
+    attempts = await WebhookDelivery.filter(event__merchant_id=shop.merchant_id).values_list(
+        "attempt", flat=True)
+    assert sorted(attempts) == [1] * 20
