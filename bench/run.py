@@ -349,7 +349,7 @@ async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str
     await insert_overdue(dsn, merchant, EXPIRIES)
     seconds = await time_expiry(database_url)
     bench.rows.append(Row(f"expiry: {EXPIRIES:,} overdue intents", EXPIRIES / seconds,
-                          note=f"{seconds:.2f} s in all (bulk sweep, batches of 1000)"))
+                          note=f"{seconds:.2f} s in all (bulk sweep: 3 lanes, batches of 1000)"))
     print(f"  expiry: {EXPIRIES:,} in {seconds:.2f} s", flush=True)
 
 

@@ -7,6 +7,7 @@ version check, and write its events. Delivery is woken after commit.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -519,14 +520,20 @@ async def expire_one(intent_id: str) -> list[str]:
     return event_ids
 
 
-async def expire_due(batch: int = 1000) -> list[str]:
+async def expire_due(batch: int = 1000, lanes: int = 3) -> list[str]:
     """Expire, in bulk, every intent whose `expiresAt` has passed; returns the events' ids.
 
     Rows are locked with SKIP LOCKED (PostgreSQL), so a confirm holding one wins and any
-    number of sweepers can run at once without doing an intent twice. Batches walk forward
-    by (expires_at, id): rescanning from the start would wade through the index entries of
-    rows already expired, making a large backlog quadratic.
+    number of sweepers, or lanes of one sweeper, run at once without doing an intent twice:
+    while one lane waits on the database the other builds its events. Each lane walks
+    forward by (expires_at, id): rescanning from the start would wade through the index
+    entries of rows already expired, making a large backlog quadratic.
     """
+    results = await asyncio.gather(*[_expire_lane(batch) for _ in range(lanes)])
+    return [event_id for lane in results for event_id in lane]
+
+
+async def _expire_lane(batch: int) -> list[str]:
     written: list[str] = []
     after: tuple[datetime, str] | None = None
     while True:
