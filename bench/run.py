@@ -132,7 +132,9 @@ class Fleet:
         found = {"serve (uvicorn supervisor)": self.api.pid}
         children = subprocess.run(["pgrep", "-P", str(self.api.pid)], capture_output=True,
                                   text=True).stdout.split()
-        for index, pid in enumerate(children):
+        workers = [pid for pid in children  # not multiprocessing's resource tracker
+                   if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        for index, pid in enumerate(workers):
             found[f"api-{index + 1}"] = int(pid)
         if self.worker:
             found["worker"] = self.worker.pid

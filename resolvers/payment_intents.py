@@ -526,8 +526,8 @@ async def expire_due(batch: int = 1000, lanes: int = 3) -> list[str]:
     Rows are locked with SKIP LOCKED (PostgreSQL), so a confirm holding one wins and any
     number of sweepers, or lanes of one sweeper, run at once without doing an intent twice:
     while one lane waits on the database the other builds its events. Each lane walks
-    forward by (expires_at, id): rescanning from the start would wade through the index
-    entries of rows already expired, making a large backlog quadratic.
+    forward by expires_at: rescanning from the start would wade through the index entries of
+    rows already expired, making a large backlog quadratic.
     """
     results = await asyncio.gather(*[_expire_lane(batch) for _ in range(lanes)])
     return [event_id for lane in results for event_id in lane]
@@ -535,7 +535,7 @@ async def expire_due(batch: int = 1000, lanes: int = 3) -> list[str]:
 
 async def _expire_lane(batch: int) -> list[str]:
     written: list[str] = []
-    after: tuple[datetime, str] | None = None
+    after: datetime | None = None
     while True:
         event_ids, after = await _expire_batch(batch, after)
         written += event_ids
@@ -543,13 +543,14 @@ async def _expire_lane(batch: int) -> list[str]:
             return written
 
 
-async def _expire_batch(batch: int, after: tuple[datetime, str] | None
-                        ) -> tuple[list[str], tuple[datetime, str] | None]:
+async def _expire_batch(batch: int, after: datetime | None
+                        ) -> tuple[list[str], datetime | None]:
+    """One batch, starting at `after`: an index range start on (status, expires_at). Rows
+    already done no longer match the status, so no tie-breaker on id is needed."""
     moment = now()
     query = PaymentIntent.filter(status=A.AWAITING_PAYMENT_METHOD, expires_at__lte=moment)
     if after is not None:
-        query = query.filter(Q(expires_at__gt=after[0]) | Q(expires_at=after[0],
-                                                            id__gt=after[1]))
+        query = query.filter(expires_at__gte=after)
     async with in_transaction() as connection:
         due = await query.select_for_update(skip_locked=True).order_by(
             "expires_at", "id").limit(batch)
@@ -560,8 +561,7 @@ async def _expire_batch(batch: int, after: tuple[datetime, str] | None
             status=A.EXPIRED, closed_at=moment, close_reason="expired",
             version=F("version") + 1, updated_at=moment)
         written = await _bulk_events(connection, due, moment)
-    last = due[-1]
-    return written, ((last.expires_at, last.id) if len(due) == batch else None)
+    return written, (due[-1].expires_at if len(due) == batch else None)
 
 
 async def _bulk_events(connection: Any, intents: list[PaymentIntent],
