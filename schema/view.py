@@ -75,7 +75,8 @@ class GraphQLView(GraphQL):
         if wait:
             return error_response(ErrorCode.RATE_LIMITED, "Too many requests; slow down", 429,
                                   retryAfter=wait)
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
             return error_response(ErrorCode.QUERY_TOO_COMPLEX,
                                   f"Request body over {MAX_BODY_BYTES} bytes", 413)
         return None
