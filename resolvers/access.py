@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from core.errors import forbidden, not_found, unauthenticated
+from core.errors import UserError, forbidden, not_found, unauthenticated
 from core.permissions import API_KEY_PERMISSIONS, Role, role_allows
 from models.api_keys import ApiKey
 from models.merchants import Membership
@@ -33,6 +34,7 @@ class Caller:
 
 
 ANONYMOUS = Caller()
+M = TypeVar("M", bound=Any)
 
 
 async def authorize(caller: Caller, merchant_id: str, permission: str) -> Role | None:
@@ -55,6 +57,24 @@ async def authorize(caller: Caller, merchant_id: str, permission: str) -> Role |
     if not role_allows(role, permission):
         raise forbidden(f"The {role.value} role cannot do this ({permission})")
     return role
+
+
+async def visible(caller: Caller, model: type[M], object_id: str, permission: str,
+                  what: str) -> M:
+    """A merchant's object (intent, event, key) for a caller allowed `permission` on it.
+
+    Missing, or another merchant's: NOT_FOUND, the same answer for both. A member whose
+    role lacks the permission: FORBIDDEN.
+    """
+    caller.require_authenticated()
+    found = await model.get_or_none(id=object_id)
+    if found is None:
+        raise not_found(what)
+    try:
+        await authorize(caller, found.merchant_id, permission)
+    except UserError:
+        raise not_found(what) from None
+    return found
 
 
 async def role_of(user_id: str, merchant_id: str) -> Role | None:

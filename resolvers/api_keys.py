@@ -7,9 +7,9 @@ from datetime import timedelta
 from core import security, validation
 from core.cache import TTLCache
 from core.clock import now
-from core.errors import not_found, unauthenticated
+from core.errors import unauthenticated
 from models.api_keys import ApiKey
-from resolvers.access import Caller, authorize
+from resolvers.access import Caller, authorize, visible
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # `lastUsedAt` is written at most once a minute
 # Keys by hash, for one second: the hot path skips a query, and a revoked key stops working
@@ -28,10 +28,7 @@ async def create(caller: Caller, merchant_id: str, name: str) -> tuple[ApiKey, s
 
 
 async def revoke(caller: Caller, key_id: str) -> ApiKey:
-    key = await ApiKey.get_or_none(id=key_id)
-    if key is None:
-        raise not_found("API key")
-    await authorize(caller, key.merchant_id, "api_keys:revoke")
+    await visible(caller, ApiKey, key_id, "api_keys:revoke", "API key")
     await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=now())
     _recent.clear()
     return await ApiKey.get(id=key_id)

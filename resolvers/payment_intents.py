@@ -32,7 +32,7 @@ from models.payment_intents import (
     Refund,
 )
 from resolvers import dispatch, events
-from resolvers.access import Caller, authorize
+from resolvers.access import Caller, authorize, visible
 from resolvers.idempotency import request_fingerprint, run_once
 
 MAX_PAGE = 100
@@ -40,22 +40,9 @@ A = IntentStatus
 
 
 # --- reading ----------------------------------------------------------------------------
-async def _intent_or_none(intent_id: str) -> PaymentIntent | None:
-    return await PaymentIntent.get_or_none(id=intent_id)
-
-
 async def visible_intent(caller: Caller, intent_id: str,
                          permission: str = "payment_intents:read") -> PaymentIntent:
-    """The intent if the caller's merchant owns it; NOT_FOUND otherwise (never "forbidden")."""
-    caller.require_authenticated()
-    intent = await _intent_or_none(intent_id)
-    if intent is None:
-        raise not_found("Payment intent")
-    try:
-        await authorize(caller, intent.merchant_id, permission)
-    except UserError:
-        raise not_found("Payment intent") from None
-    return intent
+    return await visible(caller, PaymentIntent, intent_id, permission, "Payment intent")
 
 
 async def find_for(caller: Caller, intent_id: str) -> PaymentIntent | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from tortoise.expressions import F
 
 from core.clock import now
-from core.errors import UserError, invalid, not_found
+from core.errors import invalid
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
 from resolvers import dispatch, events
-from resolvers.access import Caller, authorize
+from resolvers.access import Caller, authorize, visible
 from resolvers.payment_intents import list_merchant_id, page
 
 
@@ -30,17 +30,6 @@ async def list_events(caller: Caller, merchant_id: str | None, event_type: str |
     return await page(query, first, after)
 
 
-async def _event_of(caller: Caller, event_id: str, permission: str) -> Event:
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise not_found("Event")
-    try:
-        await authorize(caller, event.merchant_id, permission)
-    except UserError:
-        raise not_found("Event") from None
-    return event
-
-
 async def _require_webhook_url(merchant_id: str) -> None:
     merchant = await Merchant.get(id=merchant_id)
     if not merchant.webhook_url:
@@ -58,7 +47,7 @@ async def send_test(caller: Caller, merchant_id: str) -> Event:
 
 async def redeliver(caller: Caller, event_id: str) -> Event:
     """Send an event again now, with a fresh round of retries; the same webhook-id."""
-    event = await _event_of(caller, event_id, "events:redeliver")
+    event = await visible(caller, Event, event_id, "events:redeliver", "Event")
     await _require_webhook_url(event.merchant_id)
     await Event.filter(id=event.id).update(
         delivery_state=DeliveryState.PENDING, next_attempt_at=now(),
