@@ -33,6 +33,7 @@ from models.payment_intents import (
 )
 from resolvers import dispatch, events
 from resolvers.access import Caller, authorize, visible
+from resolvers.batches import grouped
 from resolvers.idempotency import request_fingerprint, run_once
 
 MAX_PAGE = 100
@@ -122,10 +123,7 @@ def check_client_secret(intent: PaymentIntent, client_secret: str) -> None:
 
 async def refunds_of(intent_ids: list[str]) -> list[list[Refund]]:
     rows = await Refund.filter(payment_intent_id__in=intent_ids).order_by("created_at")
-    by_intent: dict[str, list[Refund]] = {intent_id: [] for intent_id in intent_ids}
-    for row in rows:
-        by_intent[row.payment_intent_id].append(row)
-    return [by_intent[intent_id] for intent_id in intent_ids]
+    return grouped(intent_ids, rows, lambda refund: refund.payment_intent_id)
 
 
 def checkout_url(intent: PaymentIntent) -> str:

@@ -10,15 +10,13 @@ from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
 from resolvers import dispatch, events
 from resolvers.access import Caller, authorize, visible
+from resolvers.batches import grouped
 from resolvers.payment_intents import list_merchant_id, page
 
 
 async def deliveries_of(event_ids: list[str]) -> list[list[WebhookDelivery]]:
     rows = await WebhookDelivery.filter(event_id__in=event_ids).order_by("attempt")
-    by_event: dict[str, list[WebhookDelivery]] = {event_id: [] for event_id in event_ids}
-    for row in rows:
-        by_event[row.event_id].append(row)
-    return [by_event[event_id] for event_id in event_ids]
+    return grouped(event_ids, rows, lambda delivery: delivery.event_id)
 
 
 async def list_events(caller: Caller, merchant_id: str | None, event_type: str | None,
