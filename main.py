@@ -76,6 +76,9 @@ def app_factory() -> Starlette:
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Tortoise logs every query with its values at DEBUG: client secrets, webhook secrets and
+    # key hashes would reach the log. Never below INFO, whatever LOG_LEVEL says.
+    logging.getLogger("tortoise.db_client").setLevel(max(logging.INFO, logging.root.level))
 
 
 def serve(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from tortoise.expressions import Q
@@ -107,7 +107,7 @@ async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
                                defer_until=next_at)
 
 
-async def record(event: Event, attempt: Attempt):
+async def record(event: Event, attempt: Attempt) -> datetime | None:
     """Write the attempt and the event's new state; returns when to try next, if ever."""
     number = event.attempt_count + 1
     delay = None if attempt.succeeded else signing.next_retry_delay(

@@ -205,3 +205,12 @@ def test_random_ids_are_base62_and_distinct():
     ids = {security.random_base62(24) for _ in range(2000)}
     assert len(ids) == 2000
     assert all(len(i) == 24 and i.isalnum() and i.isascii() for i in ids)
+
+
+def test_debug_logging_never_logs_query_values():
+    import logging
+
+    from main import configure_logging
+
+    configure_logging("debug")
+    assert logging.getLogger("tortoise.db_client").getEffectiveLevel() >= logging.INFO
