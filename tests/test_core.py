@@ -212,5 +212,11 @@ def test_debug_logging_never_logs_query_values():
 
     from main import configure_logging
 
-    configure_logging("debug")
-    assert logging.getLogger("tortoise.db_client").getEffectiveLevel() >= logging.INFO
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        configure_logging("debug")
+        assert logging.getLogger("tortoise.db_client").getEffectiveLevel() >= logging.INFO
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
