@@ -111,15 +111,27 @@ class Watched:
             self.posts += 1
 
 
+@pytest_asyncio.fixture
+async def open_page(browser):
+    """Pages with JavaScript on, at a chosen viewport; each must end with no problems."""
+    contexts, pages = [], []
+
+    async def opener(viewport: dict, **options) -> Watched:
+        context = await browser.new_context(viewport=viewport, **options)
+        contexts.append(context)
+        pages.append(Watched(await context.new_page()))
+        return pages[-1]
+
+    yield opener
+    for context in contexts:
+        await context.close()
+    assert [problem for page in pages for problem in page.problems] == []
+
+
 @pytest_asyncio.fixture(params=["js", "no-js"])
-async def page(request, browser):
-    context = await browser.new_context(viewport=DESKTOP,
-                                        java_script_enabled=request.param == "js")
-    watched = Watched(await context.new_page())
-    watched.js = request.param == "js"
-    yield watched
-    await context.close()
-    assert watched.problems == [], watched.problems
+async def page(request, open_page):
+    """The scenarios run twice: with JavaScript, and as a browser without it."""
+    return await open_page(DESKTOP, java_script_enabled=request.param == "js")
 
 
 async def new_intent(gateway, shop, shop_site, **fields) -> dict:
@@ -232,9 +244,8 @@ async def test_keyboard_only(page, gateway, shop, shop_site):
     assert await page.page.text_content("#outcome") == "success"
 
 
-async def test_a_phone_width_has_no_horizontal_scrolling(browser, gateway, shop, shop_site):
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    watched = Watched(await context.new_page())
+async def test_a_phone_width_has_no_horizontal_scrolling(open_page, gateway, shop, shop_site):
+    watched = await open_page(PHONE, is_mobile=True, has_touch=True)
     intent = await new_intent(gateway, shop, shop_site)
     await watched.page.goto(intent["checkoutUrl"])
     width = await watched.page.evaluate("document.documentElement.scrollWidth")
@@ -243,13 +254,10 @@ async def test_a_phone_width_has_no_horizontal_scrolling(browser, gateway, shop,
     await pay(watched, DECLINE_CARDS["05"])
     assert await watched.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     await watched.page.screenshot(path=shoot("phone-after-decline"), full_page=True)
-    await context.close()
-    assert watched.problems == []
 
 
-async def test_the_brand_shows_as_the_number_is_typed(browser, gateway, shop, shop_site):
-    context = await browser.new_context(viewport=DESKTOP)
-    watched = Watched(await context.new_page())
+async def test_the_brand_shows_as_the_number_is_typed(open_page, gateway, shop, shop_site):
+    watched = await open_page(DESKTOP)
     intent = await new_intent(gateway, shop, shop_site)
     await watched.page.goto(intent["checkoutUrl"])
     await watched.page.screenshot(path=shoot("desktop-before-decline"), full_page=True)
@@ -260,13 +268,10 @@ async def test_the_brand_shows_as_the_number_is_typed(browser, gateway, shop, sh
     assert await watched.page.text_content("#card-brand") == "Mastercard"
     await pay(watched, DECLINE_CARDS["51"])
     await watched.page.screenshot(path=shoot("desktop-after-decline"), full_page=True)
-    await context.close()
-    assert watched.problems == []
 
 
-async def test_a_double_click_cannot_pay_twice(browser, gateway, shop, shop_site):
-    context = await browser.new_context(viewport=DESKTOP)
-    watched = Watched(await context.new_page())
+async def test_a_double_click_cannot_pay_twice(open_page, gateway, shop, shop_site):
+    watched = await open_page(DESKTOP)
     intent = await new_intent(gateway, shop, shop_site)
 
     async def slow_post(route):
@@ -282,5 +287,3 @@ async def test_a_double_click_cannot_pay_twice(browser, gateway, shop, shop_site
         await watched.page.dblclick("#pay-button")
     assert await watched.page.text_content("#outcome") == "success"
     assert watched.posts == 1
-    await context.close()
-    assert watched.problems == []
