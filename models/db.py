@@ -61,11 +61,6 @@ async def disconnect() -> None:
     await Tortoise.close_connections()
 
 
-def is_postgres() -> bool:
-    from tortoise import connections
-    return connections.get("default").capabilities.dialect == "postgres"
-
-
 # For `tortoise -c models.db.TORTOISE_ORM makemigrations`.
 TORTOISE_ORM = tortoise_config("sqlite://data/gateway.sqlite3")
 

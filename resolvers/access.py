@@ -81,12 +81,3 @@ async def role_of(user_id: str, merchant_id: str) -> Role | None:
     membership = await Membership.get_or_none(user_id=user_id, merchant_id=merchant_id)
     return membership.role if membership else None
 
-
-async def may(caller: Caller, merchant_id: str, permission: str) -> bool:
-    """The same rule as `authorize`, as a yes or no (for fields that hide rather than fail)."""
-    if caller.api_key is not None:
-        return caller.api_key.merchant_id == merchant_id and permission in API_KEY_PERMISSIONS
-    if caller.user is None:
-        return False
-    role = await role_of(caller.user.id, merchant_id)
-    return role is not None and role_allows(role, permission)

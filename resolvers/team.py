@@ -12,7 +12,6 @@ from core.clock import now
 from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
 from core.permissions import ROLE_PERMISSIONS, Role, may_assign
 from models.merchants import Invitation, Membership
-from models.users import User
 from resolvers.access import Caller, authorize
 
 INVITATION_TTL = timedelta(days=7)
@@ -106,6 +105,3 @@ async def remove(caller: Caller, merchant_id: str, user_id: str) -> None:
         raise forbidden("The owner cannot be removed")
     await membership.delete()
 
-
-async def user_by_id(user_id: str) -> User | None:
-    return await User.get_or_none(id=user_id)
