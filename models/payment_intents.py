@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import Enum
 
 from tortoise import fields
+from tortoise.indexes import PartialIndex
 from tortoise.models import Model
 
 from models.base import id_field
@@ -74,8 +75,13 @@ class PaymentIntent(Model):
 
     class Meta:
         table = "payment_intents"
-        indexes = (("merchant_id", "created_at", "id"), ("status", "expires_at"),
-                   ("status", "authorized_at"))
+        # The sweeps' two queues are partial indexes: an intent leaves them when it is paid or
+        # closed, so expiring or voiding one writes no entry into them.
+        indexes = (("merchant_id", "created_at", "id"),
+                   PartialIndex(fields=("expires_at",), name="payment_intents_due",
+                                condition={"status": "AWAITING_PAYMENT_METHOD"}),
+                   PartialIndex(fields=("authorized_at",), name="payment_intents_authorized",
+                                condition={"status": "AUTHORIZED"}))
 
     def effective_status(self, now: datetime) -> IntentStatus:
         """An intent past `expiresAt` is EXPIRED even before the worker has marked it."""

@@ -31,7 +31,7 @@ from models.payment_intents import (
     PaymentIntent,
     Refund,
 )
-from resolvers import dispatch, events
+from resolvers import bulk_expiry, dispatch, events
 from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
 from resolvers.idempotency import request_fingerprint, run_once
@@ -508,9 +508,9 @@ async def expire_one(intent_id: str) -> list[str]:
 async def expire_due(batch: int = 1000, lanes: int = 3) -> list[str]:
     """Expire, in bulk, every intent whose `expiresAt` has passed; returns the events' ids.
 
-    Rows are locked with SKIP LOCKED (PostgreSQL), so a confirm holding one wins and any
-    number of sweepers, or lanes of one sweeper, run at once without doing an intent twice:
-    while one lane waits on the database the other builds its events. Each lane walks
+    On PostgreSQL each batch is one statement (`bulk_expiry`) and rows are locked with SKIP
+    LOCKED, so a confirm holding one wins and any number of sweepers, or lanes of one sweeper,
+    run at once without doing an intent twice (SQLite has one writer). Each lane walks
     forward by expires_at: rescanning from the start would wade through the index entries of
     rows already expired, making a large backlog quadratic.
     """
@@ -531,14 +531,16 @@ async def _expire_lane(batch: int) -> list[str]:
 async def _expire_batch(batch: int, after: datetime | None
                         ) -> tuple[list[str], datetime | None]:
     """One batch, starting at `after`: an index range start on (status, expires_at). Rows
-    already done no longer match the status, so no tie-breaker on id is needed."""
+    already done no longer match the status, so no tie-breaker on id is needed, and ordering
+    by expires_at alone lets the index give the rows in order instead of sorting them all."""
     moment = now()
-    query = PaymentIntent.filter(status=A.AWAITING_PAYMENT_METHOD, expires_at__lte=moment)
-    if after is not None:
-        query = query.filter(expires_at__gte=after)
     async with in_transaction() as connection:
-        due = await query.select_for_update(skip_locked=True).order_by(
-            "expires_at", "id").limit(batch)
+        if connection.capabilities.dialect == "postgres":
+            return await bulk_expiry.expire_batch(connection, moment, after, batch)
+        query = PaymentIntent.filter(status=A.AWAITING_PAYMENT_METHOD, expires_at__lte=moment)
+        if after is not None:
+            query = query.filter(expires_at__gte=after)
+        due = await query.order_by("expires_at").limit(batch)
         if not due:
             return [], None
         await PaymentIntent.filter(id__in=[i.id for i in due],

@@ -16,7 +16,9 @@ from core.clock import now
 from core.config import get_settings, use_settings
 from models.events import DeliveryState, Event
 from models.payment_intents import PaymentIntent
+from resolvers import events, payment_intents
 from tests.helpers import (
+    DECLINE_CARDS,
     EVENTS,
     REDELIVER,
     ROTATE_SECRET,
@@ -168,6 +170,42 @@ async def test_sweep_expires_in_bulk_and_auto_voids(client, shop, inbox, worker)
     assert (await PaymentIntent.get(id=manual["id"])).status == "VOIDED"
     assert await Event.filter(object_id=overdue[0]["id"],
                               type="payment_intent.expired").count() == 1
+
+
+async def test_bulk_expiry_events_carry_the_intent_snapshot(client, shop, inbox):
+    """On PostgreSQL the bulk expiry builds its events in SQL: they must say exactly what
+    `intent_snapshot` says, card, last error, metadata and timestamps included."""
+    await set_webhook_url(client, shop, inbox.url)
+    quiet = await open_shop(client)  # no webhook URL: its events are kept, not owed
+    intents = [
+        await create_intent(client, shop),
+        await create_intent(client, shop, description="Mug", orderId="o-1",
+                            customerEmail="ada@example.com", metadata={"sku": "mug-1"}),
+        await create_intent(client, shop, cancelUrl=None),
+        await create_intent(client, quiet),
+    ]
+    declined = await confirm(client, intents[2], DECLINE_CARDS["51"])
+    assert user_error_codes(declined) == ["PAYMENT_DECLINED"]
+    overdue = now() - timedelta(minutes=5)
+    await PaymentIntent.filter(id__in=[i["id"] for i in intents]).update(expires_at=overdue)
+    await PaymentIntent.filter(id=intents[0]["id"]).update(
+        expires_at=overdue.replace(microsecond=0))
+
+    owed = await payment_intents.expire_due()  # or a sweep running meanwhile did it
+
+    for intent in intents:
+        stored = await PaymentIntent.get(id=intent["id"])
+        [event] = await Event.filter(object_id=intent["id"], type="payment_intent.expired")
+        assert stored.status == "EXPIRED"
+        assert event.data == {"object": events.intent_snapshot(stored)}
+    snapshots = [(await Event.get(object_id=i["id"], type="payment_intent.expired")).data
+                 for i in intents]
+    assert "." not in snapshots[0]["object"]["expires_at"]  # no microseconds: none shown
+    assert snapshots[2]["object"]["card"]["last4"] == "9995"
+    assert snapshots[2]["object"]["last_payment_error"]["code"] == "51"
+    quiet_event = await Event.get(object_id=intents[3]["id"], type="payment_intent.expired")
+    assert quiet_event.delivery_state == DeliveryState.NONE
+    assert quiet_event.id not in owed
 
 
 async def test_lost_wake_ups_are_found_by_the_sweep(client, shop, inbox, worker):
