@@ -3,32 +3,43 @@
 The database is the source of truth (events with pending deliveries, intents with an
 `expiresAt`); a lost wake-up costs only latency, because the sweeps find the work anyway.
 `main.py` installs the queue; resolvers never import `tasks/`.
+
+Wake-ups are coalesced: one flusher at a time sends whatever has gathered since it last
+went, so under load many requests' wake-ups share one round trip to Redis, and when idle a
+wake-up leaves at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 log = logging.getLogger("gateway.dispatch")
 
 
+@dataclass(frozen=True)
+class WakeUp:
+    job: str
+    args: tuple[Any, ...]
+    job_id: str | None = None  # a job with this id already queued is not queued again
+    defer_until: datetime | None = None
+
+
 class Queue(Protocol):
-    async def enqueue(self, job: str, *args: Any, job_id: str | None = None,
-                      defer_until: datetime | None = None) -> None: ...
+    async def enqueue_many(self, wake_ups: list[WakeUp]) -> None: ...
 
 
 _queue: Queue | None = None
+_pending: list[WakeUp] = []
+_flusher: asyncio.Task | None = None
 
 
 def install(queue: Queue | None) -> None:
     global _queue
     _queue = queue
-
-
-_in_flight: set[asyncio.Task] = set()
 
 
 async def enqueue(job: str, *args: Any, job_id: str | None = None,
@@ -38,20 +49,29 @@ async def enqueue(job: str, *args: Any, job_id: str | None = None,
     The work is already committed; if this process dies before the wake-up reaches the
     queue, the sweep finds the work anyway.
     """
+    global _flusher
     if _queue is None:
         return
-    task = asyncio.create_task(_enqueue_now(_queue, job, args, job_id, defer_until))
-    _in_flight.add(task)
-    task.add_done_callback(_in_flight.discard)
+    _pending.append(WakeUp(job, args, job_id, defer_until))
+    if not _flushing():
+        _flusher = asyncio.create_task(_flush(_queue))
 
 
-async def _enqueue_now(queue: Queue, job: str, args: tuple, job_id: str | None,
-                       defer_until: datetime | None) -> None:
-    try:
-        await queue.enqueue(job, *args, job_id=job_id, defer_until=defer_until)
-    except Exception:  # noqa: BLE001 - the sweep delivers what a lost wake-up missed
-        log.warning("could not enqueue %s %s; the sweep will pick it up", job, args,
-                    exc_info=True)
+def _flushing() -> bool:
+    """A flusher is running in this event loop (one left by a closed loop never finishes)."""
+    return _flusher is not None and not _flusher.done() and \
+        _flusher.get_loop() is asyncio.get_running_loop()
+
+
+async def _flush(queue: Queue) -> None:
+    while _pending:
+        batch = _pending.copy()
+        _pending.clear()
+        try:
+            await queue.enqueue_many(batch)
+        except Exception:  # noqa: BLE001 - the sweep delivers what a lost wake-up missed
+            log.warning("could not enqueue %d wake-ups (%s, ...); the sweep will pick them up",
+                        len(batch), batch[0].job, exc_info=True)
 
 
 async def deliver_events(event_ids: list[str]) -> None:
@@ -65,5 +85,5 @@ async def expire_at(intent_id: str, when: datetime) -> None:
 
 async def settle() -> None:
     """Wait for the wake-ups under way (at shutdown)."""
-    if _in_flight:
-        await asyncio.gather(*list(_in_flight), return_exceptions=True)
+    while _flushing():
+        await asyncio.gather(_flusher, return_exceptions=True)
