@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 import httpx
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
 from models.events import DeliveryState, Event, WebhookDelivery
+from models.writes import Update, write_together
 from resolvers import dispatch
 from resolvers.events import iso
 from resolvers.merchants import signing_secrets
@@ -115,13 +115,13 @@ async def record(event: Event, attempt: Attempt) -> datetime | None:
     next_at = now() + timedelta(seconds=delay) if delay is not None else None
     state = DeliveryState.DELIVERED if attempt.succeeded else (
         DeliveryState.PENDING if next_at else DeliveryState.FAILED)
-    async with in_transaction():
-        await WebhookDelivery.create(
-            event_id=event.id, attempt=number, url=attempt.url, response_status=attempt.status,
-            error=attempt.error, succeeded=attempt.succeeded, latency_ms=attempt.latency_ms,
-            next_retry_at=next_at)
-        await Event.filter(id=event.id).update(attempt_count=number, delivery_state=state,
-                                               next_attempt_at=next_at, lease_until=None)
+    await write_together(
+        WebhookDelivery(event_id=event.id, attempt=number, url=attempt.url,
+                        response_status=attempt.status, error=attempt.error,
+                        succeeded=attempt.succeeded, latency_ms=attempt.latency_ms,
+                        next_retry_at=next_at),
+        Update(Event, event.id, {"attempt_count": number, "delivery_state": state,
+                                 "next_attempt_at": next_at, "lease_until": None}))
     return next_at
 
 

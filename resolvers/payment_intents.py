@@ -31,6 +31,7 @@ from models.payment_intents import (
     PaymentIntent,
     Refund,
 )
+from models.writes import write_together
 from resolvers import bulk_expiry, dispatch, events
 from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
@@ -189,13 +190,16 @@ async def create(caller: Caller, request: NewIntent,
 
 async def _insert_intent(merchant_id: str, fields: NewIntent
                          ) -> tuple[PaymentIntent, list[str]]:
-    ttl = timedelta(seconds=get_settings().intent_ttl_seconds)
-    async with in_transaction():
-        intent = await PaymentIntent.create(
-            merchant_id=merchant_id, client_secret=security.new_client_secret(),
-            expires_at=now() + ttl, **vars(fields))
-        event = await events.record(merchant_id, "payment_intent.created", intent.id,
-                                    {"object": events.intent_snapshot(intent)})
+    """The intent and its `payment_intent.created` event, written together."""
+    moment = now()
+    intent = PaymentIntent(
+        merchant_id=merchant_id, client_secret=security.new_client_secret(),
+        expires_at=moment + timedelta(seconds=get_settings().intent_ttl_seconds),
+        created_at=moment, updated_at=moment, **vars(fields))
+    event = events.new_event(merchant_id, "payment_intent.created", intent.id,
+                             {"object": events.intent_snapshot(intent)},
+                             await events.webhook_state(merchant_id))
+    await write_together(intent, event)
     return intent, [event.id]
 
 
