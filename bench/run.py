@@ -1,8 +1,9 @@
 """`make bench`: the gateway as a fleet runs it, driven over real HTTP from another process.
 
-A fresh PostgreSQL database and Redis queue, `python main.py serve` with WORKERS uvicorn
-processes, one `python main.py worker`, a webhook receiver in this process, and the load
-generator in a third. Prints one table and writes bench/results/latest.json.
+A fresh PostgreSQL database and Redis queue, `python main.py serve` with BENCH_API_WORKERS (2)
+uvicorn processes, BENCH_ARQ_WORKERS (1) `python main.py worker` processes, a webhook receiver
+in this process, and the load generator in a third. Prints one table and writes
+bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
+ARQ_WORKERS = int(os.environ.get("BENCH_ARQ_WORKERS", "1"))
 DURATION = float(os.environ.get("BENCH_DURATION", "10"))
 CONCURRENCY = 32
 RATE = 100
@@ -100,7 +102,7 @@ class Fleet:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.api: subprocess.Popen | None = None
-        self.worker: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
 
     def run(self, *args: str) -> None:
         subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=self.env, check=True,
@@ -110,25 +112,26 @@ class Fleet:
         self.api = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT,
                                     env=self.env, stdout=subprocess.DEVNULL)
 
-    def start_worker(self) -> None:
-        self.worker = subprocess.Popen([sys.executable, "main.py", "worker"], cwd=ROOT,
-                                       env=self.env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+    def start_workers(self, count: int) -> None:
+        self.workers += [subprocess.Popen([sys.executable, "main.py", "worker"], cwd=ROOT,
+                                          env=self.env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL) for _ in range(count)]
 
-    def stop_worker(self) -> None:
-        if self.worker:
-            self.worker.terminate()
-            self.worker.wait(timeout=30)
-            self.worker = None
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(timeout=30)
+        self.workers = []
 
     def stop(self) -> None:
-        self.stop_worker()
+        self.stop_workers()
         if self.api:
             self.api.terminate()
             self.api.wait(timeout=30)
 
     def processes(self) -> dict[str, int]:
-        """Every gateway process: the uvicorn workers (children of serve) and the worker."""
+        """Every gateway process: the uvicorn workers (children of serve) and the arq workers."""
         found = {"serve (uvicorn supervisor)": self.api.pid}
         children = subprocess.run(["pgrep", "-P", str(self.api.pid)], capture_output=True,
                                   text=True).stdout.split()
@@ -136,8 +139,8 @@ class Fleet:
                    if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
         for index, pid in enumerate(workers):
             found[f"api-{index + 1}"] = int(pid)
-        if self.worker:
-            found["worker"] = self.worker.pid
+        for index, worker in enumerate(self.workers):
+            found[f"worker-{index + 1}"] = worker.pid
         return found
 
 
@@ -293,7 +296,7 @@ async def main() -> int:
     try:
         fleet.run("migrate")
         fleet.start_api()
-        fleet.start_worker()
+        fleet.start_workers(ARQ_WORKERS)
         url = f"http://127.0.0.1:{port}"
         await wait_ready(url)
         merchant, key = await open_merchant(url, f"http://127.0.0.1:{receiver.port}/hook")
@@ -327,7 +330,7 @@ async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str
     print(f"  ceiling: {ceiling_row.throughput:,.0f}/s", flush=True)
 
     creates = create_requests(host, key)
-    sent_from = time.time()  # at a steady 100/s the worker keeps up: arrival is latency
+    sent_from = time.time()  # at a steady 100/s the workers keep up: arrival is latency
     await bench.measure("createPaymentIntent, 100/s", load.Spec(
         **{**closed, "rate": RATE}, requests=creates, ok=b"AWAITING"))
     await asyncio.sleep(2)
@@ -347,7 +350,7 @@ async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str
 
     await drain_rate(bench, fleet, receiver, closed, creates)
     fleet.memory = {name: memory_mb(pid) for name, pid in fleet.processes().items()}
-    fleet.stop_worker()  # the expiry below is timed alone
+    fleet.stop_workers()  # the expiry below is timed alone
     await insert_overdue(dsn, merchant, EXPIRIES)
     seconds = await time_expiry(database_url)
     bench.rows.append(Row(f"expiry: {EXPIRIES:,} overdue intents", EXPIRIES / seconds,
@@ -367,14 +370,15 @@ def webhook_latencies(bench: Bench, receiver: Receiver, since: float) -> None:
 
 async def drain_rate(bench: Bench, fleet: Fleet, receiver: Receiver, closed: dict,
                      creates: list[bytes]) -> None:
-    """Deliveries per second of one worker: a backlog made while it was stopped, drained."""
-    fleet.stop_worker()
+    """Deliveries per second of one worker: a backlog made while workers were stopped, drained
+    by one."""
+    fleet.stop_workers()
     await asyncio.sleep(1)
     result = await bench.load(load.Spec(**{**closed, "duration": 4}, requests=creates,
                                         ok=b"AWAITING"))
     backlog = len(result.latencies)
     before = len(receiver.arrivals)
-    fleet.start_worker()
+    fleet.start_workers(1)
     deadline = time.time() + 120
     while len(receiver.arrivals) - before < backlog and time.time() < deadline:
         await asyncio.sleep(0.2)
@@ -391,7 +395,8 @@ def memory(fleet: Fleet) -> dict[str, tuple[float, float]]:
 
 def report(rows: list[Row], mem: dict[str, tuple[float, float]], env: dict) -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [f"Gateway benchmark: {API_WORKERS} uvicorn processes + 1 arq worker, PostgreSQL "
+    workers = f"{ARQ_WORKERS} arq worker{'s' if ARQ_WORKERS > 1 else ''}"
+    lines = [f"Gateway benchmark: {API_WORKERS} uvicorn processes + {workers}, PostgreSQL "
              f"and Redis on this machine; load from a separate process ({machine})", "",
              "| scenario | throughput /s | p50 ms | p99 ms | errors | note |",
              "|---|---:|---:|---:|---:|---|"]
@@ -403,7 +408,8 @@ def report(rows: list[Row], mem: dict[str, tuple[float, float]], env: dict) -> N
     print("\n" + "\n".join(lines))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps({
-        "machine": machine, "api_processes": API_WORKERS, "duration_s": DURATION,
+        "machine": machine, "api_processes": API_WORKERS, "arq_workers": ARQ_WORKERS,
+        "duration_s": DURATION,
         "rows": [vars(row) for row in rows],
         "memory_mb": {name: {"rss": now, "peak": peak} for name, (now, peak) in mem.items()},
     }, indent=2))
