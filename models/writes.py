@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.models import Model
@@ -11,11 +11,13 @@ from tortoise.transactions import in_transaction
 
 @dataclass(frozen=True)
 class Update:
-    """Set `changes` on the row of `model` whose primary key is `pk`."""
+    """Set `changes` on the row of `model` whose primary key is `pk`, if its columns still
+    hold `expect` (a version number, say)."""
 
     model: type[Model]
     pk: Any
     changes: dict[str, Any]
+    expect: dict[str, Any] = field(default_factory=dict)
 
 
 async def write_together(*writes: Model | Update) -> None:
@@ -27,8 +29,7 @@ async def write_together(*writes: Model | Update) -> None:
     each model's own fields, so what is stored is what Tortoise would store; inside a
     transaction the statement joins it.
     """
-    model = writes[0].model if isinstance(writes[0], Update) else type(writes[0])
-    connection = model._choose_db(for_write=True)
+    connection = _connection(writes[0])
     if connection.capabilities.dialect != "postgres":
         async with in_transaction():
             for write in writes:
@@ -36,35 +37,81 @@ async def write_together(*writes: Model | Update) -> None:
         return
     values: list[Any] = []
     *earlier, last = [_statement(write, values) for write in writes]
-    ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(earlier))
-    await connection.execute_query(f"WITH {ctes} {last}" if earlier else last, values)
+    await connection.execute_query(_with(earlier, last), values)
+    _mark_saved(writes)
+
+
+async def write_if(guard: Update, *inserts: Model) -> bool:
+    """Apply `guard` and insert `inserts` if the guarded row still holds `guard.expect`;
+    otherwise write nothing and return False. All or none, one round trip on PostgreSQL."""
+    connection = _connection(guard)
+    if connection.capabilities.dialect != "postgres":
+        async with in_transaction():
+            if not await _write_with_tortoise(guard):
+                return False
+            for row in inserts:
+                await row.save(force_create=True)
+        return True
+    values: list[Any] = []
+    ctes = [_statement(guard, values) + " RETURNING 1"]
+    ctes += [_statement(row, values, only_if="EXISTS (SELECT 1 FROM w0)") for row in inserts]
+    rows = await connection.execute_query_dict(
+        _with(ctes, "SELECT count(*) AS written FROM w0"), values)
+    _mark_saved(inserts)
+    return rows[0]["written"] == 1
+
+
+def _connection(write: Model | Update) -> Any:
+    model = write.model if isinstance(write, Update) else type(write)
+    return model._choose_db(for_write=True)
+
+
+def _with(ctes: list[str], last: str) -> str:
+    if not ctes:
+        return last
+    return "WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(ctes)) + " " + last
+
+
+def _mark_saved(writes: tuple[Model | Update, ...]) -> None:
     for write in writes:
         if isinstance(write, Model):
             write._saved_in_db = True
 
 
-async def _write_with_tortoise(write: Model | Update) -> None:
+async def _write_with_tortoise(write: Model | Update) -> int:
     if isinstance(write, Update):
-        await write.model.filter(pk=write.pk).update(**write.changes)
-    else:
-        await write.save(force_create=True)
+        return await write.model.filter(pk=write.pk, **write.expect).update(**write.changes)
+    await write.save(force_create=True)
+    return 1
 
 
-def _statement(write: Model | Update, values: list[Any]) -> str:
-    """The write's SQL, its values appended to `values` ($n numbered on from theirs)."""
+def _statement(write: Model | Update, values: list[Any], only_if: str | None = None) -> str:
+    """The write's SQL, its values appended to `values` ($n numbered on from theirs). An
+    insert with `only_if` inserts nothing unless that condition holds."""
     if isinstance(write, Update):
-        meta = write.model._meta
-        assignments = [f"{meta.fields_db_projection[name]} = "
-                       f"{_mark(values, meta.fields_map[name].to_db_value(value, write.model))}"
-                       for name, value in write.changes.items()]
-        pk = _mark(values, meta.pk.to_db_value(write.pk, write.model))
-        return (f"UPDATE {meta.db_table} SET {', '.join(assignments)} "
-                f"WHERE {meta.db_pk_column} = {pk}")
+        return _update_statement(write, values)
     meta = write._meta
-    columns = list(meta.fields_db_projection.values())
-    marks = [_mark(values, meta.fields_map[name].to_db_value(getattr(write, name), write))
-             for name in meta.fields_db_projection]
-    return f"INSERT INTO {meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
+    columns = ", ".join(meta.fields_db_projection.values())
+    marks = ", ".join(_mark(values, meta.fields_map[name].to_db_value(getattr(write, name), write))
+                      for name in meta.fields_db_projection)
+    if only_if:
+        return f"INSERT INTO {meta.db_table} ({columns}) SELECT {marks} WHERE {only_if}"
+    return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"
+
+
+def _update_statement(update: Update, values: list[Any]) -> str:
+    meta = update.model._meta
+
+    def assign(changes: dict[str, Any], separator: str) -> str:
+        return separator.join(
+            f"{meta.fields_db_projection[name]} = "
+            f"{_mark(values, meta.fields_map[name].to_db_value(value, update.model))}"
+            for name, value in changes.items())
+
+    where = f"{meta.db_pk_column} = {_mark(values, meta.pk.to_db_value(update.pk, update.model))}"
+    if update.expect:
+        where += " AND " + assign(update.expect, " AND ")
+    return f"UPDATE {meta.db_table} SET {assign(update.changes, ', ')} WHERE {where}"
 
 
 def _mark(values: list[Any], value: Any) -> str:
