@@ -19,6 +19,7 @@ from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
 from models.events import DeliveryState, Event, WebhookDelivery
+from models.merchants import Merchant
 from models.writes import Update, write_together
 from resolvers import dispatch
 from resolvers.events import iso
@@ -47,14 +48,41 @@ def lease_length() -> timedelta:
     return timedelta(seconds=get_settings().webhook_timeout_seconds + 5)
 
 
-async def claim(event_id: str) -> bool:
-    """Take the event's lease if it is due and nobody holds it."""
+# On PostgreSQL the claim and the read of what the delivery needs are one statement.
+CLAIM_AND_READ = """
+UPDATE events AS event SET lease_until = $1
+FROM merchants AS merchant
+WHERE event.id = $2 AND merchant.id = event.merchant_id AND event.delivery_state = 'PENDING'
+  AND event.next_attempt_at <= $3 AND (event.lease_until IS NULL OR event.lease_until < $4)
+RETURNING event.*, merchant.webhook_url, merchant.webhook_secret,
+          merchant.previous_webhook_secret, merchant.previous_secret_expires_at
+"""
+MERCHANT_COLUMNS = ("webhook_url", "webhook_secret", "previous_webhook_secret",
+                    "previous_secret_expires_at")
+
+
+async def claim(event_id: str) -> tuple[Event, Merchant] | None:
+    """Take the event's lease if it is due and nobody holds it: the event and its merchant's
+    webhook settings, or None."""
     moment = now()
+    lease, due = moment + lease_length(), moment + EARLY_TOLERANCE
+    connection = Event._choose_db(for_write=True)
+    if connection.capabilities.dialect == "postgres":
+        rows = await connection.execute_query_dict(CLAIM_AND_READ, [lease, event_id, due, moment])
+        if not rows:
+            return None
+        row = rows[0]
+        merchant = Merchant._init_from_db(
+            id=row["merchant_id"], **{column: row[column] for column in MERCHANT_COLUMNS})
+        return Event._init_from_db(**row), merchant
     claimed = await Event.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=moment), id=event_id,
-        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=moment + EARLY_TOLERANCE,
-    ).update(lease_until=moment + lease_length())
-    return bool(claimed)
+        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=due,
+    ).update(lease_until=lease)
+    if not claimed:
+        return None
+    event = await Event.get(id=event_id).select_related("merchant")
+    return event, event.merchant
 
 
 def signed_request(event: Event, secrets: list[str]) -> tuple[str, dict[str, str]]:
@@ -87,10 +115,10 @@ async def post(http: httpx.AsyncClient, url: str, body: str,
 
 async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
     """One attempt at one event, if it is due and free. Safe to call any number of times."""
-    if not await claim(event_id):
+    claimed = await claim(event_id)
+    if claimed is None:
         return
-    event = await Event.get(id=event_id).select_related("merchant")
-    merchant = event.merchant
+    event, merchant = claimed
     if not merchant.webhook_url:
         await Event.filter(id=event_id).update(delivery_state=DeliveryState.NONE,
                                                lease_until=None, next_attempt_at=None)
