@@ -9,6 +9,7 @@ from core.errors import UserError, forbidden, not_found, unauthenticated
 from core.permissions import API_KEY_PERMISSIONS, Role, role_allows
 from models.api_keys import ApiKey
 from models.merchants import Membership
+from models.reads import by_pk
 from models.users import User
 
 
@@ -67,7 +68,7 @@ async def visible(caller: Caller, model: type[M], object_id: str, permission: st
     role lacks the permission: FORBIDDEN.
     """
     caller.require_authenticated()
-    found = await model.get_or_none(id=object_id)
+    found = await by_pk(model, object_id)
     if found is None:
         raise not_found(what)
     try:

@@ -31,6 +31,7 @@ from models.payment_intents import (
     PaymentIntent,
     Refund,
 )
+from models.reads import by_pk
 from models.writes import Update, write_if, write_together
 from resolvers import bulk_expiry, dispatch, events
 from resolvers.access import Caller, authorize, visible
@@ -230,7 +231,7 @@ async def transition(intent_id: str, decide: Decision) -> tuple[PaymentIntent, C
     transaction takes five). If it changed meanwhile, decide again under a row lock, so a
     contended intent (concurrent refunds) is served in turn instead of retrying forever.
     """
-    intent = await PaymentIntent.get_or_none(id=intent_id)
+    intent = await by_pk(PaymentIntent, intent_id)
     if intent is None:
         raise not_found("Payment intent")
     decided = await _decide_and_write(intent, decide)
@@ -247,7 +248,7 @@ async def transition(intent_id: str, decide: Decision) -> tuple[PaymentIntent, C
 async def _transition_locked(intent_id: str, decide: Decision
                              ) -> tuple[PaymentIntent, Change, list[str]]:
     async with in_transaction():
-        intent = await PaymentIntent.select_for_update().get_or_none(id=intent_id)
+        intent = await by_pk(PaymentIntent, intent_id, for_update=True)
         if intent is None:
             raise not_found("Payment intent")
         decided = await _decide_and_write(intent, decide)
