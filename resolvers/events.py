@@ -100,20 +100,15 @@ async def webhook_states(merchant_ids: set[str]) -> dict[str, DeliveryState]:
             else DeliveryState.NONE for merchant_id in merchant_ids}
 
 
-def event_fields(merchant_id: str, event_type: str, object_id: str | None,
-                 data: dict[str, Any], state: DeliveryState) -> dict[str, Any]:
-    """An event's columns: PENDING events are due for delivery at once."""
-    moment = now()
-    return {"id": security.new_id("evt"), "merchant_id": merchant_id, "type": event_type,
-            "object_id": object_id, "data": data, "created_at": moment,
-            "delivery_state": state, "attempt_count": 0, "retry_base": 0,
-            "next_attempt_at": moment if state is DeliveryState.PENDING else None}
-
-
 def new_event(merchant_id: str, event_type: str, object_id: str | None, data: dict[str, Any],
               state: DeliveryState) -> Event:
-    """An unsaved event; the caller saves it inside the transaction of the change."""
-    return Event(**event_fields(merchant_id, event_type, object_id, data, state))
+    """An unsaved event, written with the change it describes; PENDING events are due for
+    delivery at once."""
+    moment = now()
+    return Event(id=security.new_id("evt"), merchant_id=merchant_id, type=event_type,
+                 object_id=object_id, data=data, created_at=moment, delivery_state=state,
+                 attempt_count=0, retry_base=0,
+                 next_attempt_at=moment if state is DeliveryState.PENDING else None)
 
 
 async def record(merchant_id: str, event_type: str, object_id: str | None,
@@ -122,25 +117,3 @@ async def record(merchant_id: str, event_type: str, object_id: str | None,
                       await webhook_state(merchant_id))
     await event.save()
     return event
-
-
-EVENT_COLUMNS = ("id", "merchant_id", "type", "object_id", "data", "created_at",
-                 "delivery_state", "attempt_count", "retry_base", "next_attempt_at")
-
-
-async def insert_many(connection: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many events (columns from `event_fields`) with one prepared statement.
-
-    The bulk expiry's path: Tortoise's bulk_create builds a model per row, which costs more
-    than the insert. Each value is converted by the model's own field, so what is stored is
-    exactly what Tortoise would store.
-    """
-    fields = Event._meta.fields_map
-    dialect = connection.capabilities.dialect
-    marks = [f"${n}" if dialect == "postgres" else "?" for n in range(1, len(EVENT_COLUMNS) + 1)]
-    sql = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join(marks)})"
-    converters = [(column, None if column == "merchant_id" else fields[column].to_db_value)
-                  for column in EVENT_COLUMNS]
-    values = [[row[column] if convert is None else convert(row[column], Event)
-               for column, convert in converters] for row in rows]
-    await connection.execute_many(sql, values)

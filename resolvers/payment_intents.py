@@ -573,21 +573,20 @@ async def _expire_batch(batch: int, after: datetime | None
                                    status=A.AWAITING_PAYMENT_METHOD).update(
             status=A.EXPIRED, closed_at=moment, close_reason="expired",
             version=F("version") + 1, updated_at=moment)
-        written = await _bulk_events(connection, due, moment)
+        written = await _bulk_events(due, moment)
     return written, (due[-1].expires_at if len(due) == batch else None)
 
 
-async def _bulk_events(connection: Any, intents: list[PaymentIntent],
-                       moment: datetime) -> list[str]:
+async def _bulk_events(intents: list[PaymentIntent], moment: datetime) -> list[str]:
     states = await events.webhook_states({i.merchant_id for i in intents})
-    rows = []
+    written = []
     for intent in intents:
         intent.status, intent.closed_at, intent.close_reason = A.EXPIRED, moment, "expired"
-        rows.append(events.event_fields(intent.merchant_id, "payment_intent.expired",
-                                        intent.id, {"object": events.intent_snapshot(intent)},
+        written.append(events.new_event(intent.merchant_id, "payment_intent.expired", intent.id,
+                                        {"object": events.intent_snapshot(intent)},
                                         states[intent.merchant_id]))
-    await events.insert_many(connection, rows)
-    return [row["id"] for row in rows if row["next_attempt_at"] is not None]
+    await write_together(*written)
+    return [event.id for event in written if event.next_attempt_at is not None]
 
 
 async def void_lapsed_authorizations(batch: int = 500) -> list[str]:
