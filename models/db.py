@@ -36,6 +36,12 @@ def _connection(database_url: str) -> dict[str, Any]:
     return config
 
 
+def is_postgres(connection: Any) -> bool:
+    """Whether a Tortoise connection (or transaction) is PostgreSQL, where the hot paths
+    write in single statements; SQLite takes the plain Tortoise path."""
+    return connection.capabilities.dialect == "postgres"
+
+
 async def release_connection(connection: Any) -> None:
     """What a pooled PostgreSQL connection needs before reuse, without a round trip.
 

@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from tortoise.models import Model
 
+from models.db import is_postgres
+
 M = TypeVar("M", bound=Model)
 
 
@@ -18,7 +20,7 @@ async def by_pk(model: type[M], pk: str, *, for_update: bool = False) -> M | Non
     """The row, or None. `for_update` locks it until the transaction ends (PostgreSQL;
     SQLite has one writer at a time)."""
     connection = model._choose_db(for_write=for_update)
-    postgres = connection.capabilities.dialect == "postgres"
+    postgres = is_postgres(connection)
     meta = model._meta
     sql = f"SELECT * FROM {meta.db_table} WHERE {meta.db_pk_column} = {'$1' if postgres else '?'}"
     if for_update and postgres:

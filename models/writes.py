@@ -8,6 +8,8 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models.db import is_postgres
+
 
 @dataclass(frozen=True)
 class Update:
@@ -30,7 +32,7 @@ async def write_together(*writes: Model | Update) -> None:
     transaction the statement joins it.
     """
     connection = _connection(writes[0])
-    if connection.capabilities.dialect != "postgres":
+    if not is_postgres(connection):
         async with in_transaction():
             for write in writes:
                 await _write_with_tortoise(write)
@@ -45,7 +47,7 @@ async def write_if(guard: Update, *inserts: Model) -> bool:
     """Apply `guard` and insert `inserts` if the guarded row still holds `guard.expect`;
     otherwise write nothing and return False. All or none, one round trip on PostgreSQL."""
     connection = _connection(guard)
-    if connection.capabilities.dialect != "postgres":
+    if not is_postgres(connection):
         async with in_transaction():
             if not await _write_with_tortoise(guard):
                 return False

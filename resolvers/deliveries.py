@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
+from models.db import is_postgres
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
 from models.writes import Update, write_together
@@ -67,7 +68,7 @@ async def claim(event_id: str) -> tuple[Event, Merchant] | None:
     moment = now()
     lease, due = moment + lease_length(), moment + EARLY_TOLERANCE
     connection = Event._choose_db(for_write=True)
-    if connection.capabilities.dialect == "postgres":
+    if is_postgres(connection):
         rows = await connection.execute_query_dict(CLAIM_AND_READ, [lease, event_id, due, moment])
         if not rows:
             return None

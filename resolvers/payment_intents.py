@@ -23,6 +23,7 @@ from core import cards, money, security, validation
 from core.clock import now
 from core.config import get_settings
 from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
+from models.db import is_postgres
 from models.events import Event
 from models.payment_intents import (
     PAID,
@@ -561,7 +562,7 @@ async def _expire_batch(batch: int, after: datetime | None
     by expires_at alone lets the index give the rows in order instead of sorting them all."""
     moment = now()
     async with in_transaction() as connection:
-        if connection.capabilities.dialect == "postgres":
+        if is_postgres(connection):
             return await bulk_expiry.expire_batch(connection, moment, after, batch)
         query = PaymentIntent.filter(status=A.AWAITING_PAYMENT_METHOD, expires_at__lte=moment)
         if after is not None:
