@@ -29,7 +29,8 @@ async def write_together(*writes: Model | Update) -> None:
     round trip, where a transaction costs BEGIN, one per write and COMMIT (each round trip is
     a system call or two on either side). Elsewhere, a transaction. Values are converted by
     each model's own fields, so what is stored is what Tortoise would store; inside a
-    transaction the statement joins it.
+    transaction the statement joins it. Each write must touch a different row: the parts of
+    one statement do not see each other's changes.
     """
     connection = _connection(writes[0])
     if not is_postgres(connection):
