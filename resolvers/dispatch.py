@@ -79,9 +79,6 @@ async def deliver_events(event_ids: list[str]) -> None:
         await enqueue("deliver_event", event_id, job_id=f"deliver:{event_id}")
 
 
-async def expire_at(intent_id: str, when: datetime) -> None:
-    await enqueue("expire_intent", intent_id, job_id=f"expire:{intent_id}", defer_until=when)
-
 
 async def settle() -> None:
     """Wait for the wake-ups under way (at shutdown)."""

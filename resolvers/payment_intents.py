@@ -186,7 +186,6 @@ async def create(caller: Caller, request: NewIntent,
     intent = created[0] if created else await PaymentIntent.get(id=intent_id)  # a replay
     if event_ids:
         await dispatch.deliver_events(event_ids)
-        await dispatch.expire_at(intent.id, intent.expires_at)
     return intent
 
 
@@ -513,23 +512,10 @@ async def refund(caller: Caller, intent_id: str, amount: int | None = None,
 
 
 # --- the worker's transitions -----------------------------------------------------------
-def decide_expire(intent: PaymentIntent, moment: datetime) -> Change:
-    if intent.status is A.AWAITING_PAYMENT_METHOD and moment >= intent.expires_at:
-        return Change(_expire(intent), ["payment_intent.expired"])
-    return Change()  # paid, closed or not yet due: nothing to do
-
-
 def decide_auto_void(intent: PaymentIntent, moment: datetime) -> Change:
     if _authorization_lapsed(intent, moment):
         return _void(moment, "authorization_expired")
     return Change()
-
-
-async def expire_one(intent_id: str) -> list[str]:
-    if not await PaymentIntent.exists(id=intent_id):
-        return []
-    _, _, event_ids = await transition(intent_id, decide_expire)
-    return event_ids
 
 
 async def expire_due(batch: int = 1000, lanes: int = 3) -> list[str]:

@@ -26,10 +26,6 @@ async def deliver_event(ctx: dict[str, Any], event_id: str) -> None:
     await deliveries.deliver(ctx["http"], event_id)
 
 
-async def expire_intent(ctx: dict[str, Any], intent_id: str) -> None:
-    await dispatch.deliver_events(await payment_intents.expire_one(intent_id))
-
-
 async def sweep(ctx: dict[str, Any]) -> None:
     """What the database says is due: expiries, lapsed authorizations, lost deliveries."""
     written = await payment_intents.expire_due()
@@ -43,4 +39,4 @@ async def sweep(ctx: dict[str, Any]) -> None:
         log.info("sweep: %d expiries and auto-voids", len(written))
 
 
-JOBS = {"deliver_event": deliver_event, "expire_intent": expire_intent}
+JOBS = {"deliver_event": deliver_event}

@@ -23,13 +23,13 @@ async def test_wake_ups_are_queued_once_each_as_arq_would():
     queue_name = f"arq:queue:test-wake-ups:{secrets.token_hex(4)}"
     pool = await create_pool(redis_settings(TEST_REDIS_URL), job_serializer=serialize,
                              job_deserializer=deserialize, default_queue_name=queue_name)
-    first, later = f"deliver:{secrets.token_hex(6)}", f"expire:{secrets.token_hex(6)}"
+    first, later = f"deliver:{secrets.token_hex(6)}", f"deliver:{secrets.token_hex(6)}:retry"
     try:
         queue = ArqQueue(pool, queue_name, close_pool=False)
         due = now() + timedelta(hours=1)
         await queue.enqueue_many([WakeUp("deliver_event", ("evt_1",), first),
                                   WakeUp("deliver_event", ("evt_1",), first),
-                                  WakeUp("expire_intent", ("pi_1",), later, due)])
+                                  WakeUp("deliver_event", ("evt_3",), later, due)])
         await queue.enqueue_many([WakeUp("deliver_event", ("evt_2",), first)])
 
         assert set(await pool.zrange(queue_name, 0, -1)) == {first.encode(), later.encode()}
