@@ -18,40 +18,41 @@ from schema.account_types import (
 )
 from schema.context import caller_of
 from schema.enums import Role
+from schema.inputs import gateway_input
 from schema.payloads import UserErrorType, payload
 
 
 # --- inputs -----------------------------------------------------------------------------
-@strawberry.input
+@gateway_input
 class RegisterInput:
     name: str
     email: str
     password: str
 
 
-@strawberry.input
+@gateway_input
 class LoginInput:
     email: str
     password: str
 
 
-@strawberry.input
+@gateway_input
 class RefreshTokenInput:
     refresh_token: str
 
 
-@strawberry.input
+@gateway_input
 class LogoutInput:
     everywhere: bool = False
 
 
-@strawberry.input
+@gateway_input
 class ChangePasswordInput:
     old_password: str
     new_password: str
 
 
-@strawberry.input
+@gateway_input
 class CreateMerchantInput:
     business_name: str
     email: str
@@ -60,7 +61,7 @@ class CreateMerchantInput:
     website: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class UpdateMerchantInput:
     merchant_id: strawberry.ID
     business_name: str | None = None
@@ -69,7 +70,7 @@ class UpdateMerchantInput:
     website: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class UpdateMerchantSettingsInput:
     merchant_id: strawberry.ID
     webhook_url: str | None = strawberry.field(
@@ -77,43 +78,43 @@ class UpdateMerchantSettingsInput:
     default_currency: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class RotateWebhookSecretInput:
     merchant_id: strawberry.ID
 
 
-@strawberry.input
+@gateway_input
 class InviteMemberInput:
     merchant_id: strawberry.ID
     email: str
     role: Role
 
 
-@strawberry.input
+@gateway_input
 class AcceptInvitationInput:
     token: str
 
 
-@strawberry.input
+@gateway_input
 class UpdateMemberRoleInput:
     merchant_id: strawberry.ID
     user_id: strawberry.ID
     role: Role
 
 
-@strawberry.input
+@gateway_input
 class RemoveMemberInput:
     merchant_id: strawberry.ID
     user_id: strawberry.ID
 
 
-@strawberry.input
+@gateway_input
 class CreateApiKeyInput:
     merchant_id: strawberry.ID
     name: str
 
 
-@strawberry.input
+@gateway_input
 class RevokeApiKeyInput:
     id: strawberry.ID
 

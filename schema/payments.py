@@ -12,6 +12,7 @@ from models.payment_intents import PaymentIntent as IntentModel
 from resolvers import payment_intents, webhooks
 from schema.context import caller_of
 from schema.enums import CaptureMethod, PaymentIntentStatus
+from schema.inputs import gateway_input
 from schema.payloads import UserErrorType, payload
 from schema.payment_types import (
     CheckoutSession,
@@ -23,7 +24,7 @@ from schema.payment_types import (
 )
 
 
-@strawberry.input
+@gateway_input
 class CreatePaymentIntentInput:
     amount: int = strawberry.field(description="In minor units (cents): 1 to 99,999,999.")
     currency: str
@@ -37,27 +38,27 @@ class CreatePaymentIntentInput:
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class PaymentIntentActionInput:
     id: strawberry.ID
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class CapturePaymentIntentInput:
     id: strawberry.ID
     amount: int | None = strawberry.field(default=None, description="Default: all of it.")
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class VoidPaymentIntentInput:
     id: strawberry.ID
     reason: str | None = None
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class RefundPaymentIntentInput:
     id: strawberry.ID
     amount: int | None = strawberry.field(default=None, description="Default: all that is left.")
@@ -65,7 +66,7 @@ class RefundPaymentIntentInput:
     idempotency_key: str | None = None
 
 
-@strawberry.input
+@gateway_input
 class CardInput:
     number: str
     cardholder_name: str
@@ -74,19 +75,19 @@ class CardInput:
     cvc: str
 
 
-@strawberry.input
+@gateway_input
 class ConfirmPaymentIntentInput:
     id: strawberry.ID
     client_secret: str
     card: CardInput
 
 
-@strawberry.input
+@gateway_input
 class SendTestWebhookInput:
     merchant_id: strawberry.ID
 
 
-@strawberry.input
+@gateway_input
 class RedeliverEventInput:
     id: strawberry.ID
 
