@@ -337,8 +337,7 @@ async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str
     webhook_latencies(bench, receiver, sent_from)
     create = await bench.measure("createPaymentIntent, c=32", load.Spec(
         **closed, requests=creates, ok=b"AWAITING"))
-    create.note = (f"{create.throughput / floor.throughput:.2f} x floor, "
-                   f"{create.throughput / ceiling_row.throughput:.2f} x ceiling")
+    create.note = ratios(create, floor, ceiling_row)
 
     intents = await fresh_intents(dsn, merchant, int(DURATION * 900) + RATE * int(DURATION))
     confirms = confirm_requests(host, intents)
@@ -348,7 +347,7 @@ async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str
     await bench.measure("confirmPaymentIntent (4242), 100/s", load.Spec(
         **{**closed, "rate": RATE}, requests=confirms[-RATE * int(DURATION):], ok=b"CAPTURED"))
 
-    await drain_rate(bench, fleet, receiver, closed, creates)
+    await drain_rate(bench, fleet, receiver, closed, creates, floor, ceiling_row)
     fleet.memory = {name: memory_mb(pid) for name, pid in fleet.processes().items()}
     fleet.stop_workers()  # the expiry below is timed alone
     await insert_overdue(dsn, merchant, EXPIRIES)
@@ -368,15 +367,24 @@ def webhook_latencies(bench: Bench, receiver: Receiver, since: float) -> None:
           f"p99 {bench.rows[-1].p99_ms:.1f} ms", flush=True)
 
 
+def ratios(row: Row, floor: Row, ceiling_row: Row) -> str:
+    return (f"{row.throughput / floor.throughput:.2f} x floor, "
+            f"{row.throughput / ceiling_row.throughput:.2f} x ceiling")
+
+
 async def drain_rate(bench: Bench, fleet: Fleet, receiver: Receiver, closed: dict,
-                     creates: list[bytes]) -> None:
-    """Deliveries per second of one worker: a backlog made while workers were stopped, drained
-    by one."""
+                     creates: list[bytes], floor: Row, ceiling_row: Row) -> None:
+    """Deliveries per second of one worker: a backlog made while workers were stopped (the
+    creates' throughput without a worker beside them is a row too), drained by one."""
     fleet.stop_workers()
     await asyncio.sleep(1)
-    result = await bench.load(load.Spec(**{**closed, "duration": 4}, requests=creates,
+    result = await bench.load(load.Spec(**{**closed, "duration": 5}, requests=creates,
                                         ok=b"AWAITING"))
     backlog = len(result.latencies)
+    alone = summarise("createPaymentIntent, c=32, no worker running", result)
+    alone.note = ratios(alone, floor, ceiling_row) + "; makes the backlog drained below"
+    bench.rows.append(alone)
+    print(f"  createPaymentIntent, no worker: {alone.throughput:,.0f}/s", flush=True)
     before = len(receiver.arrivals)
     fleet.start_workers(1)
     deadline = time.time() + 120
