@@ -79,7 +79,6 @@ async def deliver_events(event_ids: list[str]) -> None:
         await enqueue("deliver_event", event_id, job_id=f"deliver:{event_id}")
 
 
-
 async def settle() -> None:
     """Wait for the wake-ups under way (at shutdown)."""
     while _flushing():

@@ -19,6 +19,7 @@ import strawberry
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import (
     StrawberryList,
+    StrawberryMaybe,
     StrawberryObjectDefinition,
     StrawberryOptional,
     StrawberryType,
@@ -33,7 +34,7 @@ class _Field:
     graphql_name: str
     python_name: str
     type: StrawberryType | type
-    converted: bool  # an input object, or a list: Strawberry converts it
+    converted: bool  # an input object, a list or a Maybe: Strawberry converts it
     required: bool  # no default: None when the client leaves it out, as Strawberry does
 
 
@@ -61,7 +62,7 @@ def _builder(definition: StrawberryObjectDefinition
             if field.graphql_name in value:
                 raw = value[field.graphql_name]
                 kwargs[field.python_name] = context.convert(raw, field.type, field.graphql_name) \
-                    if field.converted and raw is not None else raw
+                    if field.converted else raw
         return cls(**kwargs)
 
     return build
@@ -79,6 +80,8 @@ def _fields(definition: StrawberryObjectDefinition, context: InputContext) -> li
 
 
 def _needs_conversion(field_type: Any) -> bool:
+    if isinstance(field_type, StrawberryMaybe):  # wrapped in Some(), even a null
+        return True
     while isinstance(field_type, StrawberryOptional):
         field_type = field_type.of_type
     return isinstance(field_type, StrawberryList) or has_object_definition(field_type)

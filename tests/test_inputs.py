@@ -33,6 +33,7 @@ def echo_schema(decorate) -> strawberry.Schema:
         main_part: Part
         spare_parts: list[Part] | None = None
         maybe_part: Part | None = None
+        later: strawberry.Maybe[str | None] = None
 
     @strawberry.type
     class Query:
@@ -49,10 +50,10 @@ DOCUMENTS = [
         "orderId": "o2", "speed": "FAST", "note": None, "extra": {"k": [1, "v"]},
         "tags": ["x", "y"], "mainPart": {"partName": "b", "count": 3},
         "spareParts": [{"partName": "c"}, {"partName": "d", "count": 0}],
-        "maybePart": None}}),
+        "maybePart": None, "later": None}}),
     ("query($o: Order!) { echo(order: $o) }", {"o": {
         "orderId": "o3", "unsetNote": "set", "mainPart": {"partName": "e"},
-        "maybePart": {"partName": "f"}}}),
+        "maybePart": {"partName": "f"}, "later": "soon"}}),
 ]
 
 
