@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -30,75 +32,98 @@ def _retry_schedule(value: str) -> tuple[float, ...]:
     return tuple(float(part) for part in value.split(",") if part.strip())
 
 
+def _addresses(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 # Seconds between webhook attempts (CONTRACT §8): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
-DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+DEFAULT_RETRY_SCHEDULE = _retry_schedule("5,300,1800,7200,18000,36000,36000")
+
+
+def env(name: str, parse: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """Field metadata: the environment variable that sets it and how to read its text."""
+    return {"env": name, "parse": parse}
 
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("./data")
-    database_url: str = ""
-    redis_url: str | None = None
-    public_base_url: str = "http://127.0.0.1:8000"
-    jwt_secret: str = ""
-    card_fingerprint_key: str = "development-only-fingerprint-key"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    intent_ttl_seconds: int = 3600
-    webhook_allow_private: bool = False
-    graphiql: bool = True
+    """Every setting with its one default; `load_settings` reads each from its variable."""
+
+    data_dir: Path = field(default=Path("./data"), metadata=env("DATA_DIR", Path))
+    database_url: str = field(default="", metadata=env("DATABASE_URL"))  # "": SQLite in data_dir
+    redis_url: str | None = field(default=None, metadata=env("REDIS_URL"))
+    public_base_url: str = field(default="http://127.0.0.1:8000",
+                                 metadata=env("PUBLIC_BASE_URL", lambda v: v.rstrip("/")))
+    jwt_secret: str = field(default="", metadata=env("JWT_SECRET"))  # "": stored under data_dir
+    card_fingerprint_key: str = field(default="", metadata=env("CARD_FINGERPRINT_KEY"))
+    host: str = field(default="127.0.0.1", metadata=env("HOST"))
+    port: int = field(default=8000, metadata=env("PORT", int))
+    intent_ttl_seconds: int = field(default=3600, metadata=env("INTENT_TTL_SECONDS", int))
+    webhook_allow_private: bool = field(default=False,
+                                        metadata=env("WEBHOOK_ALLOW_PRIVATE", _flag))
+    graphiql: bool = field(default=True, metadata=env("GRAPHIQL", _flag))
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    auth_void_after_seconds: int = 7 * 24 * 3600
+    auth_void_after_seconds: int = field(default=7 * 24 * 3600,
+                                         metadata=env("AUTH_VOID_AFTER_SECONDS", int))
     webhook_retry_schedule: tuple[float, ...] = field(
-        default_factory=lambda: _retry_schedule(DEFAULT_RETRY_SCHEDULE)
-    )
-    webhook_timeout_seconds: float = 10.0
+        default=DEFAULT_RETRY_SCHEDULE, metadata=env("WEBHOOK_RETRY_SCHEDULE", _retry_schedule))
+    webhook_timeout_seconds: float = field(default=10.0,
+                                           metadata=env("WEBHOOK_TIMEOUT_SECONDS", float))
     # A due delivery with no attempt this long after its time is taken to have lost its job.
-    delivery_grace_seconds: float = 30.0
-    sweep_interval_seconds: int = 10
-    rate_limit_ip_per_second: float = 500.0
-    rate_limit_key_per_second: float = 500.0
+    delivery_grace_seconds: float = field(default=30.0,
+                                          metadata=env("DELIVERY_GRACE_SECONDS", float))
+    sweep_interval_seconds: int = field(default=10, metadata=env("SWEEP_INTERVAL_SECONDS", int))
+    rate_limit_ip_per_second: float = field(default=500.0,
+                                            metadata=env("RATE_LIMIT_IP_PER_SECOND", float))
+    rate_limit_key_per_second: float = field(default=500.0,
+                                             metadata=env("RATE_LIMIT_KEY_PER_SECOND", float))
     rate_limit_burst_seconds: float = 2.0
-    workers: int = 1
-    queue_name: str = "arq:queue"
-    log_level: str = "info"
+    # CONTRACT §12.4: password hashing at once per process; login/register/changePassword limits.
+    hash_concurrency: int = field(default=2, metadata=env("HASH_CONCURRENCY", int))
+    auth_email_per_minute: int = field(default=10, metadata=env("AUTH_EMAIL_PER_MINUTE", int))
+    auth_ip_per_minute: int = field(default=30, metadata=env("AUTH_IP_PER_MINUTE", int))
+    # CONTRACT §12.10: card form posts per intent; proxies whose X-Forwarded-For is believed.
+    checkout_posts_per_minute: int = field(default=20,
+                                           metadata=env("CHECKOUT_POSTS_PER_MINUTE", int))
+    forwarded_allow_ips: tuple[str, ...] = field(default=(),
+                                                 metadata=env("FORWARDED_ALLOW_IPS", _addresses))
+    # CONTRACT §12.6 and §12.7: request body bytes; the cost a document may request.
+    max_body_bytes: int = field(default=65536, metadata=env("MAX_BODY_BYTES", int))
+    max_query_cost: int = field(default=5000, metadata=env("MAX_QUERY_COST", int))
+    workers: int = field(default=1, metadata=env("WORKERS", int))
+    queue_name: str = field(default="arq:queue", metadata=env("ARQ_QUEUE_NAME"))
+    log_level: str = field(default="info", metadata=env("LOG_LEVEL"))
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Settings from the environment, a `.env` file filling in what the environment lacks."""
-    env = {**read_dotenv(Path(".env")), **(os.environ if environ is None else environ)}
-    data_dir = Path(env.get("DATA_DIR", "./data"))
-    get = env.get
-    return Settings(
-        data_dir=data_dir,
-        database_url=get("DATABASE_URL") or f"sqlite://{data_dir}/gateway.sqlite3",
-        redis_url=get("REDIS_URL") or None,
-        public_base_url=get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-        jwt_secret=get("JWT_SECRET") or stored_secret(data_dir, "jwt_secret"),
-        card_fingerprint_key=get("CARD_FINGERPRINT_KEY")
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, a `.env` file filling in what the environment lacks.
+
+    A variable that is unset or empty leaves the field's default.
+    """
+    given = {**read_dotenv(Path(".env")), **(os.environ if environ is None else environ)}
+    values: dict[str, Any] = {}
+    for item in fields(Settings):
+        name = item.metadata.get("env")
+        if name and given.get(name):
+            parse = item.metadata["parse"] or str
+            values[item.name] = parse(given[name])
+    settings = Settings(**values)
+    return replace(settings, **_derived(settings))
+
+
+def _derived(settings: Settings) -> dict[str, Any]:
+    """Defaults that depend on DATA_DIR: the SQLite file and the generated secrets."""
+    data_dir = settings.data_dir
+    return {
+        "database_url": settings.database_url or f"sqlite://{data_dir}/gateway.sqlite3",
+        "jwt_secret": settings.jwt_secret or stored_secret(data_dir, "jwt_secret"),
+        "card_fingerprint_key": settings.card_fingerprint_key
         or stored_secret(data_dir, "card_fingerprint_key"),
-        host=get("HOST", "127.0.0.1"),
-        port=int(get("PORT", "8000")),
-        intent_ttl_seconds=int(get("INTENT_TTL_SECONDS", "3600")),
-        webhook_allow_private=_flag(get("WEBHOOK_ALLOW_PRIVATE", "0")),
-        graphiql=_flag(get("GRAPHIQL", "1")),
-        auth_void_after_seconds=int(get("AUTH_VOID_AFTER_SECONDS", str(7 * 24 * 3600))),
-        webhook_retry_schedule=_retry_schedule(
-            get("WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)
-        ),
-        webhook_timeout_seconds=float(get("WEBHOOK_TIMEOUT_SECONDS", "10")),
-        delivery_grace_seconds=float(get("DELIVERY_GRACE_SECONDS", "30")),
-        sweep_interval_seconds=int(get("SWEEP_INTERVAL_SECONDS", "10")),
-        rate_limit_ip_per_second=float(get("RATE_LIMIT_IP_PER_SECOND", "500")),
-        rate_limit_key_per_second=float(get("RATE_LIMIT_KEY_PER_SECOND", "500")),
-        workers=int(get("WORKERS", "1")),
-        queue_name=get("ARQ_QUEUE_NAME", "arq:queue"),
-        log_level=get("LOG_LEVEL", "info"),
-    )
+    }
 
 
 def stored_secret(data_dir: Path, name: str) -> str:

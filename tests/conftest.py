@@ -79,6 +79,10 @@ async def drop_pg_database(name: str) -> None:
 FAST_WEBHOOKS = {"WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,1,1,1", "WEBHOOK_TIMEOUT_SECONDS": "3",
                  "SWEEP_INTERVAL_SECONDS": "1", "DELIVERY_GRACE_SECONDS": "2",
                  "WEBHOOK_ALLOW_PRIVATE": "1"}
+# The suite registers and logs in hundreds of accounts from one address: the shared app's
+# auth limits are lifted; the tests of the limits themselves start apps with the defaults.
+GENEROUS_AUTH_LIMITS = {"auth_email_per_minute": 100_000, "auth_ip_per_minute": 100_000,
+                        "checkout_posts_per_minute": 100_000}
 
 
 def make_settings(tmp: Path, database_url: str, redis_url: str | None, **overrides) -> Settings:
@@ -88,7 +92,7 @@ def make_settings(tmp: Path, database_url: str, redis_url: str | None, **overrid
                     queue_name=f"arq:queue:test:{RUN_ID}", sweep_interval_seconds=1,
                     webhook_retry_schedule=(1, 1, 1, 1, 1, 1, 1), webhook_timeout_seconds=3,
                     delivery_grace_seconds=2, public_base_url="http://testserver",
-                    **overrides)
+                    **{**GENEROUS_AUTH_LIMITS, **overrides})
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -96,7 +100,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {**os.environ, **FAST_WEBHOOKS, "DATA_DIR": str(settings.data_dir),
            "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
            "CARD_FINGERPRINT_KEY": settings.card_fingerprint_key,
-           "ARQ_QUEUE_NAME": settings.queue_name, "PUBLIC_BASE_URL": settings.public_base_url}
+           "ARQ_QUEUE_NAME": settings.queue_name, "PUBLIC_BASE_URL": settings.public_base_url,
+           "AUTH_EMAIL_PER_MINUTE": str(settings.auth_email_per_minute),
+           "AUTH_IP_PER_MINUTE": str(settings.auth_ip_per_minute),
+           "CHECKOUT_POSTS_PER_MINUTE": str(settings.checkout_posts_per_minute)}
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     return env
