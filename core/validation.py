@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 from urllib.parse import urlsplit
+
+import idna
 
 from core.errors import invalid
 
@@ -12,9 +15,36 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]{5,25}$")
 
+# Free text may hold tab, newline and carriage return; every other string holds no control
+# character at all (CONTRACT §12.5). C0, DEL and C1 controls are all "control characters".
+FREE_TEXT_FIELDS = frozenset({"description", "reason", "evidence"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Public ids: a lower-case type prefix, "_", base62 (core.security.new_id); the column is 40.
+_ID = re.compile(r"[a-z]{1,12}_[A-Za-z0-9]{1,32}")
+MAX_ID_LENGTH = 40
+
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
+
+
+def text_problem(value: str, *, free_text: bool = False) -> str | None:
+    """Why a string may not enter the gateway at all, or None: the one text-hygiene rule."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text (no lone surrogates)"
+    control = _CONTROL_IN_FREE_TEXT if free_text else _CONTROL
+    if control.search(value):
+        return "Must not contain control characters" if not free_text \
+            else "Must not contain control characters other than tab and line breaks"
+    return None
+
+
+def is_well_formed_id(value: object) -> bool:
+    """An id the gateway could have made; anything else can only read as not found."""
+    return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and bool(_ID.fullmatch(value))
 
 
 def email(value: str, field: str = "email") -> str:
@@ -31,8 +61,9 @@ def text(value: str, field: str, *, max_length: int = 200, required: bool = True
         raise invalid(field, "This field is required")
     if len(cleaned) > max_length:
         raise invalid(field, f"Must be at most {max_length} characters")
-    if any(ord(ch) < 32 and ch not in "\t\n" for ch in cleaned):
-        raise invalid(field, "Must not contain control characters")
+    problem = text_problem(cleaned, free_text=field in FREE_TEXT_FIELDS)
+    if problem:
+        raise invalid(field, problem)
     return cleaned
 
 
@@ -53,9 +84,29 @@ def http_url(value: str, field: str) -> str:
         raise invalid(field, "Enter an absolute http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or len(cleaned) > 2048:
         raise invalid(field, "Enter an absolute http(s) URL")
-    if any(ch.isspace() or ord(ch) < 32 for ch in cleaned):
+    if any(ch.isspace() for ch in cleaned) or text_problem(cleaned):
         raise invalid(field, "A URL cannot contain spaces or control characters")
+    if not is_valid_host(parts.hostname):
+        raise invalid(field, "The URL's host must be a valid domain name or IP address")
     return cleaned
+
+
+def is_valid_host(host: str) -> bool:
+    """A DNS name that IDNA encodes (letters, digits, hyphens per label) or an IP literal.
+
+    This keeps `;`, `,`, quotes and the like out of every header a URL's host lands in
+    (the checkout page's CSP) and out of the HTTP client's IDNA encoder at delivery.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        encoded = idna.encode(host.rstrip("."), uts46=True, std3_rules=True)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return False
+    return 0 < len(encoded) <= 253
 
 
 def optional_url(value: str | None, field: str) -> str | None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from tortoise.models import Model
 
+from core.validation import is_well_formed_id
 from models.db import is_postgres
 
 M = TypeVar("M", bound=Model)
@@ -18,7 +19,9 @@ M = TypeVar("M", bound=Model)
 
 async def by_pk(model: type[M], pk: str, *, for_update: bool = False) -> M | None:
     """The row, or None. `for_update` locks it until the transaction ends (PostgreSQL;
-    SQLite has one writer at a time)."""
+    SQLite has one writer at a time). A malformed id is no row: it never reaches the driver."""
+    if not is_well_formed_id(pk):
+        return None
     connection = model._choose_db(for_write=for_update)
     postgres = is_postgres(connection)
     meta = model._meta

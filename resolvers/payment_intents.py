@@ -8,21 +8,19 @@ version check, and write its events. Delivery is woken after commit.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from core import cards, money, security, validation
 from core.clock import now
 from core.config import get_settings
-from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
+from core.errors import ErrorCode, UserError, forbidden, not_found
 from models.db import is_postgres
 from models.events import Event
 from models.payment_intents import (
@@ -35,11 +33,11 @@ from models.payment_intents import (
 from models.reads import by_pk
 from models.writes import Update, write_if, write_together
 from resolvers import bulk_expiry, dispatch, events
-from resolvers.access import Caller, authorize, visible
+from resolvers.access import Caller, visible
 from resolvers.batches import grouped
 from resolvers.idempotency import request_fingerprint, run_once
+from resolvers.paging import list_merchant_id, page
 
-MAX_PAGE = 100
 A = IntentStatus
 
 
@@ -56,49 +54,6 @@ async def find_for(caller: Caller, intent_id: str) -> PaymentIntent | None:
         return None
 
 
-def encode_cursor(intent: PaymentIntent | Event) -> str:
-    raw = f"{intent.created_at.isoformat()}|{intent.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, _, object_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), object_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid("after", "Invalid cursor") from None
-
-
-def page_size(first: int) -> int:
-    if not 0 <= first <= MAX_PAGE:
-        raise invalid("first", f"first must be between 0 and {MAX_PAGE}")
-    return first
-
-
-async def list_merchant_id(caller: Caller, merchant_id: str | None, permission: str) -> str:
-    """Which merchant a list reads: the key's own, or (user token) the one named."""
-    if caller.api_key is not None:
-        merchant_id = merchant_id or caller.api_key.merchant_id
-    elif merchant_id is None:
-        caller.require_user()
-        raise invalid("merchantId", "merchantId is required with a user token")
-    await authorize(caller, merchant_id, permission)
-    return merchant_id
-
-
-def keyset(query, after: str | None):
-    """Newest first, by (created_at, id); `after` continues past a cursor."""
-    if after:
-        created, object_id = decode_cursor(after)
-        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=object_id))
-    return query.order_by("-created_at", "-id")
-
-
-async def page(query, first: int, after: str | None) -> tuple[list[Any], bool]:
-    rows = await keyset(query, after).limit(page_size(first) + 1)
-    return rows[:first], len(rows) > first
-
-
 async def list_intents(caller: Caller, merchant_id: str | None, status: IntentStatus | None,
                        first: int, after: str | None) -> tuple[list[PaymentIntent], bool]:
     merchant_id = await list_merchant_id(caller, merchant_id, "payment_intents:read")
@@ -110,7 +65,8 @@ async def list_intents(caller: Caller, merchant_id: str | None, status: IntentSt
 
 async def checkout_session(intent_id: str, client_secret: str) -> PaymentIntent:
     """The intent, with its merchant, for whoever holds its client secret."""
-    intent = await PaymentIntent.get_or_none(id=intent_id).select_related("merchant")
+    intent = await PaymentIntent.get_or_none(id=intent_id).select_related("merchant") \
+        if validation.is_well_formed_id(intent_id) else None
     if intent is None:
         raise not_found("Payment intent")
     check_client_secret(intent, client_secret)
@@ -118,7 +74,8 @@ async def checkout_session(intent_id: str, client_secret: str) -> PaymentIntent:
 
 
 def check_client_secret(intent: PaymentIntent, client_secret: str) -> None:
-    if not hmac.compare_digest(intent.client_secret.encode(), client_secret.encode()):
+    presented = client_secret.encode("utf-8", "surrogatepass")  # any text: never a crash
+    if not hmac.compare_digest(intent.client_secret.encode(), presented):
         raise UserError(ErrorCode.INVALID_CLIENT_SECRET,
                         "The client secret does not belong to this payment intent",
                         "clientSecret")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import F
 
+from core import validation
 from core.clock import now
 from core.errors import invalid
 from models.events import DeliveryState, Event, WebhookDelivery
@@ -11,7 +12,9 @@ from models.merchants import Merchant
 from resolvers import dispatch, events
 from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
-from resolvers.payment_intents import list_merchant_id, page
+from resolvers.paging import list_merchant_id, page
+
+MAX_TYPE = Event._meta.fields_map["type"].max_length  # the column's size
 
 
 async def deliveries_of(event_ids: list[str]) -> list[list[WebhookDelivery]]:
@@ -24,7 +27,7 @@ async def list_events(caller: Caller, merchant_id: str | None, event_type: str |
     merchant_id = await list_merchant_id(caller, merchant_id, "events:read")
     query = Event.filter(merchant_id=merchant_id)
     if event_type:
-        query = query.filter(type=event_type)
+        query = query.filter(type=validation.text(event_type, "type", max_length=MAX_TYPE))
     return await page(query, first, after)
 
 

@@ -32,7 +32,8 @@ def _classify(error: GraphQLError, original: BaseException | None
     if isinstance(original, RequestError):
         return original.code, original.message, original.extensions
     if isinstance(original, UserError):
-        return original.code, original.message, {}
+        return original.code, original.message, \
+            {"field": list(original.field)} if original.field else {}
     if original is not None and not isinstance(original, GraphQLError):
         return ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, {}
     if any(marker in error.message for marker in LIMIT_MESSAGES):

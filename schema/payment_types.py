@@ -15,7 +15,7 @@ from models.events import Event as EventModel
 from models.events import WebhookDelivery as DeliveryModel
 from models.payment_intents import PaymentIntent as IntentModel
 from models.payment_intents import Refund as RefundModel
-from resolvers import payment_intents, webhooks
+from resolvers import paging, payment_intents, webhooks
 from schema.enums import CaptureMethod, PaymentIntentStatus
 
 T = TypeVar("T")
@@ -207,7 +207,7 @@ class Connection(Generic[T]):
 
 
 def connection(rows: list, has_next: bool, wrap) -> dict:
-    edges = [Edge(cursor=payment_intents.encode_cursor(row), node=wrap(row)) for row in rows]
+    edges = [Edge(cursor=paging.cursor_of(row), node=wrap(row)) for row in rows]
     return {"edges": edges, "page_info": PageInfo(
         has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)}
 

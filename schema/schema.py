@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.errors import log_unexpected
+from schema.hygiene import guard_root_fields
 from schema.payments import PaymentMutation, PaymentQuery
 
 MAX_DEPTH = 10
@@ -34,6 +35,7 @@ LIMIT_RULES = [depth_rule(MAX_DEPTH - 1, None), alias_rule(MAX_ALIASES)]
 
 Query = merge_types("Query", (AccountQuery, PaymentQuery))
 Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation))
+guard_root_fields(Query, Mutation)
 
 
 class GatewaySchema(strawberry.Schema):
