@@ -40,12 +40,43 @@ def payload_body(event_id: str, event_type: str, created_at: str, data: dict[str
     return json.dumps(body, separators=(",", ":"), sort_keys=False)
 
 
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved and unspecified ranges."""
+    """False for loopback, private, link-local, multicast, reserved and unspecified ranges.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64, 6to4,
+    Teredo) is judged by every IPv4 address it carries as well (CONTRACT §12.8).
+    """
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    candidates = [ip, *(carried_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else [])]
+    return all(_is_public(candidate) for candidate in candidates)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
+
+
+def carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for, by every embedding in use."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    carried = []
+    if ip.ipv4_mapped:
+        carried.append(ip.ipv4_mapped)
+    if ip in IPV4_COMPATIBLE or ip in NAT64_WELL_KNOWN:
+        carried.append(low32)
+    if ip in NAT64_LOCAL_USE:  # RFC 6052: a /48 prefix splits the IPv4 around the u octet
+        value = int(ip)
+        carried += [low32, ipaddress.IPv4Address(
+            ((value >> 64) & 0xFFFF) << 16 | (value >> 40) & 0xFFFF)]
+    if ip.sixtofour:
+        carried.append(ip.sixtofour)
+    if ip.teredo:
+        carried += list(ip.teredo)
+    return carried
 
 
 def next_retry_delay(schedule: Sequence[float], attempts_made: int) -> float | None:

@@ -25,7 +25,7 @@ from models.writes import Update, write_together
 from resolvers import dispatch
 from resolvers.events import iso
 from resolvers.merchants import signing_secrets
-from resolvers.network import BlockedAddress, resolve_public
+from resolvers.network import BlockedAddress, pinned_target
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -97,11 +97,15 @@ def signed_request(event: Event, secrets: list[str]) -> tuple[str, dict[str, str
 
 async def post(http: httpx.AsyncClient, url: str, body: str,
                headers: dict[str, str]) -> Attempt:
+    """One POST, whatever happens an Attempt: no exception leaves an event unrecorded."""
     attempt = Attempt(url=url)
     started = time.perf_counter()
     try:
-        await resolve_public(url)  # again at delivery: DNS may have changed since it was set
-        response = await http.post(url, content=body, headers=headers,
+        # Resolved again at delivery (DNS may have changed), and connected to that address.
+        target = await pinned_target(url)
+        response = await http.post(target.url, content=body,
+                                   headers={**headers, **target.headers},
+                                   extensions=target.extensions,
                                    timeout=get_settings().webhook_timeout_seconds)
         attempt.status = response.status_code
         if not attempt.succeeded:
@@ -109,9 +113,26 @@ async def post(http: httpx.AsyncClient, url: str, body: str,
     except BlockedAddress as error:
         attempt.error = str(error)
     except httpx.HTTPError as error:
-        attempt.error = f"{type(error).__name__}: {error}"[:500] or type(error).__name__
+        attempt.error = _describe(error)
+    except Exception as error:  # a bug or a library's surprise: a failed attempt, logged
+        log.exception("webhook POST to %s failed unexpectedly", url)
+        attempt.error = _describe(error)
     attempt.latency_ms = round((time.perf_counter() - started) * 1000)
     return attempt
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+async def attempt_delivery(http: httpx.AsyncClient, event: Event, merchant: Merchant) -> Attempt:
+    """Sign and POST; a failure anywhere, expected or not, is a failed attempt to record."""
+    try:
+        body, headers = signed_request(event, signing_secrets(merchant))
+    except Exception as error:
+        log.exception("webhook event=%s could not be signed", event.id)
+        return Attempt(url=merchant.webhook_url, error=_describe(error))
+    return await post(http, merchant.webhook_url, body, headers)
 
 
 async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
@@ -124,8 +145,7 @@ async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
         await Event.filter(id=event_id).update(delivery_state=DeliveryState.NONE,
                                                lease_until=None, next_attempt_at=None)
         return
-    body, headers = signed_request(event, signing_secrets(merchant))
-    attempt = await post(http, merchant.webhook_url, body, headers)
+    attempt = await attempt_delivery(http, event, merchant)
     next_at = await record(event, attempt)
     log.info("webhook event=%s type=%s attempt=%d status=%s latency_ms=%s%s", event.id,
              event.type, event.attempt_count + 1, attempt.status or "-", attempt.latency_ms,

@@ -220,3 +220,21 @@ def test_debug_logging_never_logs_query_values():
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
+
+
+def test_ipv6_addresses_are_judged_by_the_ipv4_they_carry():
+    carrying_private = ["64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::", "2002:a00:1::",
+                        "::7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+                        "64:ff9b:1:7f00:0:100::"]
+    for address in carrying_private:
+        assert not hooks.is_public_address(address), address
+    for address in ["64:ff9b::808:808", "2002:808:808::", "::ffff:8.8.8.8",
+                    "2606:4700:4700::1111"]:
+        assert hooks.is_public_address(address), address
+
+
+def test_hosts_are_dns_names_or_ip_literals():
+    for host in ["example.com", "bücher.example", "127.0.0.1", "::1", "localhost"]:
+        assert validation.is_valid_host(host), host
+    for host in ["xn--a.example", "a;b.com", "a,b.com", 'a"b', "a b", "-a.com", "a" * 300]:
+        assert not validation.is_valid_host(host), host
