@@ -40,8 +40,8 @@ class Form:
 def security_headers(intent: PaymentIntent | None = None) -> dict[str, str]:
     form_targets = ["'self'"]
     if intent is not None:  # the 303 after the form post must be allowed to leave
-        form_targets += sorted({origin(url) for url in (intent.success_url, intent.cancel_url)
-                                if url})
+        form_targets += sorted({source for url in (intent.success_url, intent.cancel_url)
+                                if url and (source := origin(url))})
     policy = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
               f"form-action {' '.join(form_targets)}; frame-ancestors 'none'; "
               "base-uri 'none'")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from core.validation import is_valid_host
+
 SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
 
@@ -16,6 +18,15 @@ def return_url(template: str, intent_id: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def origin(url: str) -> str:
+def origin(url: str) -> str | None:
+    """scheme://host[:port], rebuilt from the parsed parts (no userinfo), for a CSP source.
+
+    Hosts are checked when a URL is accepted (CONTRACT §12.9); a stored URL whose host would
+    not pass gives None, so nothing of it reaches a header.
+    """
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not is_valid_host(host):
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"

@@ -238,3 +238,12 @@ def test_hosts_are_dns_names_or_ip_literals():
         assert validation.is_valid_host(host), host
     for host in ["xn--a.example", "a;b.com", "a,b.com", 'a"b', "a b", "-a.com", "a" * 300]:
         assert not validation.is_valid_host(host), host
+
+
+def test_a_csp_source_is_rebuilt_from_the_parsed_url():
+    from core.urls import origin
+
+    assert origin("https://Shop.test:8443/ok?x=1") == "https://shop.test:8443"
+    assert origin("http://user:pw@shop.test/ok") == "http://shop.test"
+    assert origin("https://a;b.example/ok") is None
+    assert origin("javascript:alert(1)") is None
