@@ -34,31 +34,6 @@ class ErrorCode(str, Enum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
-# The HTTP status each code would carry on its own (CONTRACT §5); the checkout page uses it.
-HTTP_STATUS = {
-    ErrorCode.VALIDATION_ERROR: 400,
-    ErrorCode.EMAIL_TAKEN: 400,
-    ErrorCode.WEAK_PASSWORD: 400,
-    ErrorCode.INVALID_CREDENTIALS: 401,
-    ErrorCode.ACCOUNT_LOCKED: 401,
-    ErrorCode.UNAUTHENTICATED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.INVALID_CLIENT_SECRET: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
-    ErrorCode.INTENT_EXPIRED: 410,
-    ErrorCode.MAX_ATTEMPTS_REACHED: 410,
-    ErrorCode.PAYMENT_DECLINED: 402,
-    ErrorCode.PAYMENT_ALREADY_COMPLETED: 422,
-    ErrorCode.INVALID_STATE: 422,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.QUERY_TOO_COMPLEX: 400,
-    ErrorCode.GRAPHQL_PARSE_FAILED: 400,
-    ErrorCode.GRAPHQL_VALIDATION_FAILED: 400,
-    ErrorCode.INTERNAL_SERVER_ERROR: 500,
-}
-
-
 class UserError(Exception):
     """A refusal the caller can act on. `field` is the path inside the mutation's input."""
 

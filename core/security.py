@@ -76,10 +76,6 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def same_secret(presented_hash: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(presented_hash, stored_hash)
-
-
 def new_api_key() -> str:
     return f"sk_test_{random_base62(40)}"
 

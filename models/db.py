@@ -13,8 +13,6 @@ from models import MODEL_MODULES
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
-    if database_url.startswith("sqlite://"):
-        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     return {
         "connections": {"default": _connection(database_url)},
         "apps": {"models": {"models": MODEL_MODULES, "migrations": "models.migrations",
@@ -53,13 +51,21 @@ async def release_connection(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
+def ensure_sqlite_directory(database_url: str) -> None:
+    """SQLite creates its file, not the folder it lives in."""
+    if database_url.startswith("sqlite://"):
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+
+
 async def migrate(database_url: str) -> None:
     """Apply every pending migration (idempotent; safe to run at each start)."""
+    ensure_sqlite_directory(database_url)
     await run_migrations(config=tortoise_config(database_url))
     await Tortoise.close_connections()
 
 
 async def connect(database_url: str) -> None:
+    ensure_sqlite_directory(database_url)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
