@@ -18,6 +18,7 @@ from tortoise.expressions import Q
 from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
+from core.names import Job, delivery_job_id
 from models.db import is_postgres
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
@@ -151,8 +152,8 @@ async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
              event.type, event.attempt_count + 1, attempt.status or "-", attempt.latency_ms,
              f" error={attempt.error!r}" if attempt.error else "")
     if next_at is not None:
-        await dispatch.enqueue("deliver_event", event.id,
-                               job_id=f"deliver:{event.id}:{event.attempt_count + 1}",
+        await dispatch.enqueue(Job.DELIVER_EVENT, event.id,
+                               job_id=delivery_job_id(event.id, event.attempt_count + 1),
                                defer_until=next_at)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from core.names import Job, delivery_job_id
+
 log = logging.getLogger("gateway.dispatch")
 
 
@@ -42,7 +44,7 @@ def install(queue: Queue | None) -> None:
     _queue = queue
 
 
-async def enqueue(job: str, *args: Any, job_id: str | None = None,
+async def enqueue(job: Job, *args: Any, job_id: str | None = None,
                   defer_until: datetime | None = None) -> None:
     """Wake the queue without holding up the caller (the answer to an API request).
 
@@ -52,7 +54,7 @@ async def enqueue(job: str, *args: Any, job_id: str | None = None,
     global _flusher
     if _queue is None:
         return
-    _pending.append(WakeUp(job, args, job_id, defer_until))
+    _pending.append(WakeUp(job.value, args, job_id, defer_until))
     if not _flushing():
         _flusher = asyncio.create_task(_flush(_queue))
 
@@ -76,7 +78,7 @@ async def _flush(queue: Queue) -> None:
 
 async def deliver_events(event_ids: list[str]) -> None:
     for event_id in event_ids:
-        await enqueue("deliver_event", event_id, job_id=f"deliver:{event_id}")
+        await enqueue(Job.DELIVER_EVENT, event_id, job_id=delivery_job_id(event_id))
 
 
 async def settle() -> None:

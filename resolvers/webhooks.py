@@ -7,6 +7,7 @@ from tortoise.expressions import F
 from core import validation
 from core.clock import now
 from core.errors import invalid
+from core.names import EventType, Job, delivery_job_id
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
 from resolvers import dispatch, events
@@ -40,7 +41,7 @@ async def _require_webhook_url(merchant_id: str) -> None:
 async def send_test(caller: Caller, merchant_id: str) -> Event:
     await authorize(caller, merchant_id, "webhooks:send_test")
     await _require_webhook_url(merchant_id)
-    event = await events.record(merchant_id, "webhook.test", None, {"object": {
+    event = await events.record(merchant_id, EventType.WEBHOOK_TEST, None, {"object": {
         "merchant_id": merchant_id, "message": "This is a test webhook from the gateway."}})
     await dispatch.deliver_events([event.id])
     return event
@@ -53,6 +54,6 @@ async def redeliver(caller: Caller, event_id: str) -> Event:
     await Event.filter(id=event.id).update(
         delivery_state=DeliveryState.PENDING, next_attempt_at=now(),
         retry_base=F("attempt_count"))
-    await dispatch.enqueue("deliver_event", event.id,
-                           job_id=f"deliver:{event.id}:redeliver:{event.attempt_count}")
+    await dispatch.enqueue(Job.DELIVER_EVENT, event.id,
+                           job_id=delivery_job_id(event.id, "redeliver", event.attempt_count))
     return await Event.get(id=event.id)

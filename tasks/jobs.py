@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from core.names import Job, delivery_job_id
 from resolvers import deliveries, dispatch, idempotency, payment_intents
 
 log = logging.getLogger("gateway.tasks")
@@ -33,10 +34,11 @@ async def sweep(ctx: dict[str, Any]) -> None:
     await dispatch.deliver_events(written[:WAKE_UP_LIMIT])
     tick = int(time.time())
     for event_id in await deliveries.overdue_event_ids(WAKE_UP_LIMIT):
-        await dispatch.enqueue("deliver_event", event_id, job_id=f"deliver:{event_id}:{tick}")
+        await dispatch.enqueue(Job.DELIVER_EVENT, event_id,
+                               job_id=delivery_job_id(event_id, "sweep", tick))
     await idempotency.forget_expired()
     if written:
         log.info("sweep: %d expiries and auto-voids", len(written))
 
 
-JOBS = {"deliver_event": deliver_event}
+JOBS = {Job.DELIVER_EVENT.value: deliver_event}

@@ -12,6 +12,7 @@ from arq.worker import func
 from arq.worker import run_worker as arq_run_worker
 
 from core.config import Settings, use_settings
+from core.names import Job
 from models import db
 from resolvers import dispatch
 from tasks.jobs import JOBS, http_client, sweep
@@ -39,7 +40,7 @@ def worker_settings(settings: Settings) -> type:
     every = max(1, min(30, settings.sweep_interval_seconds))
     return type("WorkerSettings", (), {
         "functions": [func(job, name=name, max_tries=1000) for name, job in JOBS.items()],
-        "cron_jobs": [cron(sweep, name="sweep", second=set(range(0, 60, every)),
+        "cron_jobs": [cron(sweep, name=Job.SWEEP.value, second=set(range(0, 60, every)),
                            run_at_startup=True, unique=True, timeout=300)],
         "on_startup": startup,
         "on_shutdown": shutdown,
