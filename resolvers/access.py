@@ -9,7 +9,7 @@ from core.errors import UserError, forbidden, not_found, unauthenticated
 from core.permissions import API_KEY_PERMISSIONS, Role, role_allows
 from models.api_keys import ApiKey
 from models.merchants import Membership
-from models.reads import by_pk
+from models.sql import by_pk
 from models.users import User
 
 

@@ -19,10 +19,9 @@ from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
 from core.names import Job, delivery_job_id
-from models.db import is_postgres
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
-from models.writes import Update, write_together
+from models.sql import Update, claim_delivery, write_together
 from resolvers import dispatch
 from resolvers.events import iso
 from resolvers.merchants import signing_secrets
@@ -50,41 +49,12 @@ def lease_length() -> timedelta:
     return timedelta(seconds=get_settings().webhook_timeout_seconds + 5)
 
 
-# On PostgreSQL the claim and the read of what the delivery needs are one statement.
-CLAIM_AND_READ = """
-UPDATE events AS event SET lease_until = $1
-FROM merchants AS merchant
-WHERE event.id = $2 AND merchant.id = event.merchant_id AND event.delivery_state = 'PENDING'
-  AND event.next_attempt_at <= $3 AND (event.lease_until IS NULL OR event.lease_until < $4)
-RETURNING event.*, merchant.webhook_url, merchant.webhook_secret,
-          merchant.previous_webhook_secret, merchant.previous_secret_expires_at
-"""
-MERCHANT_COLUMNS = ("webhook_url", "webhook_secret", "previous_webhook_secret",
-                    "previous_secret_expires_at")
-
-
 async def claim(event_id: str) -> tuple[Event, Merchant] | None:
     """Take the event's lease if it is due and nobody holds it: the event and its merchant's
     webhook settings, or None."""
     moment = now()
-    lease, due = moment + lease_length(), moment + EARLY_TOLERANCE
-    connection = Event._choose_db(for_write=True)
-    if is_postgres(connection):
-        rows = await connection.execute_query_dict(CLAIM_AND_READ, [lease, event_id, due, moment])
-        if not rows:
-            return None
-        row = rows[0]
-        merchant = Merchant._init_from_db(
-            id=row["merchant_id"], **{column: row[column] for column in MERCHANT_COLUMNS})
-        return Event._init_from_db(**row), merchant
-    claimed = await Event.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=moment), id=event_id,
-        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=due,
-    ).update(lease_until=lease)
-    if not claimed:
-        return None
-    event = await Event.get(id=event_id).select_related("merchant")
-    return event, event.merchant
+    return await claim_delivery(event_id, moment, lease=moment + lease_length(),
+                                due=moment + EARLY_TOLERANCE)
 
 
 def signed_request(event: Event, secrets: list[str]) -> tuple[str, dict[str, str]]:

@@ -40,33 +40,6 @@ def intent_snapshot(intent: PaymentIntent) -> dict[str, Any]:
     }
 
 
-def _iso_sql(column: str) -> str:
-    """`iso()` in PostgreSQL: UTC, microseconds only when there are any, and a Z."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (f"CASE WHEN {column} IS NOT NULL THEN to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN '' "
-            f"ELSE to_char({utc}, '.US') END || 'Z' END")
-
-
-# `intent_snapshot` in PostgreSQL, over a payment_intents row named x: the bulk expiry builds
-# its events without fetching the rows. tests/test_webhooks.py holds the two equal.
-INTENT_SNAPSHOT_SQL = f"""jsonb_build_object(
-    'id', x.id, 'object', 'payment_intent', 'merchant_id', x.merchant_id,
-    'status', x.status, 'amount', x.amount, 'currency', x.currency,
-    'capture_method', x.capture_method, 'description', x.description,
-    'order_id', x.order_id, 'customer_email', x.customer_email, 'metadata', x.metadata,
-    'success_url', x.success_url, 'cancel_url', x.cancel_url,
-    'expires_at', {_iso_sql("x.expires_at")}, 'created_at', {_iso_sql("x.created_at")},
-    'attempt_count', x.attempt_count, 'max_attempts', x.max_attempts,
-    'amount_capturable', x.amount_capturable, 'amount_captured', x.amount_captured,
-    'amount_refunded', x.amount_refunded,
-    'card', CASE WHEN coalesce(x.card_last4, '') <> '' THEN jsonb_build_object(
-        'brand', x.card_brand, 'last4', x.card_last4, 'exp_month', x.card_exp_month,
-        'exp_year', x.card_exp_year) END,
-    'last_payment_error', CASE WHEN coalesce(x.last_error_code, '') <> '' THEN
-        jsonb_build_object('code', x.last_error_code, 'message', x.last_error_message) END)"""
-
-
 def refund_snapshot(refund: Refund) -> dict[str, Any]:
     return {"id": refund.id, "object": "refund", "payment_intent_id": refund.payment_intent_id,
             "amount": refund.amount, "reason": refund.reason, "status": refund.status,
