@@ -21,21 +21,24 @@ from tasks.queue import ArqQueue, deserialize, redis_settings, serialize
 log = logging.getLogger("gateway.worker")
 
 
-def worker_settings(settings: Settings) -> type:
-    """The WorkerSettings class arq expects, built from our settings."""
+def worker_settings(settings: Settings, *, standalone: bool = True) -> type:
+    """The WorkerSettings class arq expects, built from our settings. `standalone=False`
+    runs it inside a process that already has its database connection and its queue for
+    wake-ups (the tests' in-process worker beside the API)."""
 
     async def startup(ctx: dict[str, Any]) -> None:
         use_settings(settings)
-        await db.connect(settings.database_url)
         ctx["http"] = http_client()
-        ctx["queue"] = ArqQueue(ctx["redis"], settings.queue_name, close_pool=False)
-        dispatch.install(ctx["queue"])
+        if standalone:
+            await db.connect(settings.database_url)
+            dispatch.install(ArqQueue(ctx["redis"], settings.queue_name, close_pool=False))
         log.info("worker ready on queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        await dispatch.settle()
         await ctx["http"].aclose()
-        await db.disconnect()
+        if standalone:
+            await dispatch.settle()
+            await db.disconnect()
 
     every = max(1, min(30, settings.sweep_interval_seconds))
     return type("WorkerSettings", (), {

@@ -7,6 +7,8 @@ with a message saying so.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -197,11 +199,34 @@ def worker_process(settings, tmp_path_factory):
 
 
 @pytest.fixture
-def worker(worker_process, app):
-    """A running worker where the backend needs one (after the app migrated the database)."""
+def worker_subprocess(worker_process, app):
+    """`python main.py worker` where the backend needs one: for the tests whose point is the
+    separate process (killed mid-delivery, two workers, its log)."""
     if worker_process is not None:
         worker_process.start()
     return worker_process
+
+
+@pytest_asyncio.fixture
+async def worker(settings, app):
+    """A worker delivering jobs where the backend needs one (None in embedded mode): the same
+    arq worker as `python main.py worker`, run as a task in the tests' own event loop beside
+    the API (as arq's own tests do), for this one test."""
+    if not settings.redis_url:
+        yield None  # embedded mode: the API process runs the jobs itself
+        return
+    from arq.worker import create_worker
+
+    from tasks.worker import worker_settings
+
+    arq_worker = create_worker(worker_settings(settings, standalone=False),
+                               handle_signals=False)
+    task = asyncio.create_task(arq_worker.main())
+    yield arq_worker
+    await arq_worker.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -17,6 +17,12 @@ async def shop(client):
     return await open_shop(client)
 
 
+@pytest.fixture
+def worker(worker_subprocess):
+    """These tests are about the worker process itself: killed, doubled, its log read."""
+    return worker_subprocess
+
+
 async def restart_jobs(app, worker) -> None:
     """Kill whatever runs the jobs, mid-flight, and start it again."""
     if worker is not None:  # PostgreSQL + Redis: SIGKILL the arq worker process
