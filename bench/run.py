@@ -26,6 +26,8 @@ import asyncpg
 import httpx
 
 from bench import ceiling, load
+from client import Gateway, onboard
+from client.onboarding import set_webhook_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -165,35 +167,15 @@ async def wait_ready(url: str) -> None:
     raise TimeoutError("gateway did not start")
 
 
-async def gql(http: httpx.AsyncClient, query: str, variables: dict, **headers) -> dict:
-    body = (await http.post("/graphql", json={"query": query, "variables": variables},
-                            headers=headers)).json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    return body["data"]
-
-
 async def open_merchant(url: str, webhook_url: str) -> tuple[str, str]:
-    email = f"bench-{secrets.token_hex(4)}@example.com"
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        await gql(http, "mutation($i: RegisterInput!) { register(input: $i) { user { id } } }",
-                  {"i": {"name": "Bench", "email": email, "password": "bench password 1"}})
-        token = (await gql(http, "mutation($i: LoginInput!) { login(input: $i) "
-                                 "{ accessToken } }",
-                           {"i": {"email": email, "password": "bench password 1"}}))[
-            "login"]["accessToken"]
-        auth = {"Authorization": f"Bearer {token}"}
-        merchant = (await gql(http, "mutation($i: CreateMerchantInput!) { createMerchant("
-                                    "input: $i) { merchant { id } } }",
-                              {"i": {"businessName": "Bench", "email": "b@bench.test"}},
-                              **auth))["createMerchant"]["merchant"]["id"]
-        await gql(http, "mutation($i: UpdateMerchantSettingsInput!) { updateMerchantSettings("
-                        "input: $i) { settings { webhookUrl } } }",
-                  {"i": {"merchantId": merchant, "webhookUrl": webhook_url}}, **auth)
-        key = (await gql(http, "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) "
-                               "{ secret } }", {"i": {"merchantId": merchant, "name": "b"}},
-                         **auth))["createApiKey"]["secret"]
-    return merchant, key
+        gateway = Gateway(http)
+        merchant = await onboard(gateway, name="Bench",
+                                 email=f"bench-{secrets.token_hex(4)}@example.com",
+                                 password="bench password 1", business_name="Bench",
+                                 merchant_email="b@bench.test")
+        await set_webhook_url(gateway, merchant.owner, merchant.id, webhook_url)
+    return merchant.id, merchant.api_key
 
 
 def graphql_request(host: str, query: str, variables: dict, **headers: str) -> bytes:
