@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from client import Gateway, onboarding
+
 PASSWORD = "correct horse battery"
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) {
@@ -61,16 +63,10 @@ def unique_email(tag: str = "dev") -> str:
 async def gql(client: httpx.AsyncClient, query: str, variables: dict | None = None, *,
               token: str | None = None, api_key: str | None = None,
               headers: dict | None = None) -> dict[str, Any]:
-    all_headers = dict(headers or {})
-    if token:
-        all_headers["Authorization"] = f"Bearer {token}"
-    if api_key:
-        all_headers["X-API-Key"] = api_key
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                 headers=all_headers)
-    body = response.json()
-    body["_status"] = response.status_code
-    return body
+    """The whole answer, with its HTTP status as `_status`."""
+    gateway = Gateway(client, token=token, api_key=api_key)
+    answer = await gateway.request(query, variables, headers=headers)
+    return {**answer.body, "_status": answer.status}
 
 
 def payload_of(body: dict, field: str) -> dict:
@@ -86,39 +82,27 @@ def user_error_codes(payload: dict) -> list[str]:
     return [error["code"] for error in payload["userErrors"]]
 
 
-@dataclass
-class Account:
-    user_id: str
-    email: str
-    token: str
-    refresh_token: str
+class Account(onboarding.User):
+    """A registered, logged-in user."""
+
+    @property
+    def user_id(self) -> str:
+        return self.id
 
 
 async def register_and_login(client: httpx.AsyncClient, tag: str = "dev") -> Account:
-    email = unique_email(tag)
-    registered = payload_of(await gql(client, REGISTER, {"input": {
-        "name": tag.title(), "email": email, "password": PASSWORD}}), "register")
-    assert registered["userErrors"] == [], registered
-    login = payload_of(await gql(client, LOGIN, {"input": {"email": email,
-                                                            "password": PASSWORD}}), "login")
-    assert login["userErrors"] == [], login
-    return Account(registered["user"]["id"], email, login["accessToken"], login["refreshToken"])
+    user = await onboarding.register_and_login(Gateway(client), tag.title(), unique_email(tag),
+                                               PASSWORD)
+    return Account(**vars(user))
 
 
 async def create_merchant(client: httpx.AsyncClient, account: Account,
                           name: str = "Acme Books") -> str:
-    created = payload_of(await gql(client, CREATE_MERCHANT, {"input": {
-        "businessName": name, "email": "billing@acme.test"}}, token=account.token),
-        "createMerchant")
-    assert created["userErrors"] == [], created
-    return created["merchant"]["id"]
+    return await onboarding.create_merchant(Gateway(client), account, name, "billing@acme.test")
 
 
 async def create_api_key(client: httpx.AsyncClient, account: Account, merchant_id: str) -> str:
-    created = payload_of(await gql(client, CREATE_KEY, {"input": {
-        "merchantId": merchant_id, "name": "server"}}, token=account.token), "createApiKey")
-    assert created["userErrors"] == [], created
-    return created["secret"]
+    return await onboarding.create_api_key(Gateway(client), account, merchant_id)
 
 
 async def add_member(client: httpx.AsyncClient, owner: Account, merchant_id: str,
@@ -227,8 +211,4 @@ REDELIVER = """mutation($input: RedeliverEventInput!) { redeliverEvent(input: $i
 
 async def set_webhook_url(client: httpx.AsyncClient, shop: Shop, url: str) -> str:
     """Point the shop's webhooks at `url`; returns the signing secret."""
-    updated = payload_of(await gql(client, UPDATE_SETTINGS, {"input": {
-        "merchantId": shop.merchant_id, "webhookUrl": url}}, token=shop.owner.token),
-        "updateMerchantSettings")
-    assert updated["userErrors"] == [], updated
-    return updated["settings"]["webhookSecret"]
+    return await onboarding.set_webhook_url(Gateway(client), shop.owner, shop.merchant_id, url)
