@@ -229,12 +229,12 @@ INTENT_SNAPSHOT_SQL = f"""jsonb_build_object(
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # $1 the moment, $2 where this lane's walk is (expires_at), $3 the batch size, $4 event ids,
-# $5 and $6 the expiry's status and reason, $7 the event type. The status that expires stays
-# a literal: it is the predicate of the partial index the scan uses, which a parameter would
-# hide from a generic plan.
-# The due rows come off the (status, expires_at) index in its order, so the LIMIT stops the
-# scan early (ordering by id too would sort every overdue row, each batch); SKIP LOCKED
-# leaves an intent being confirmed to its confirm.
+# $5 and $6 the expiry's status and reason, $7 the event type.
+# The due rows come off the partial index `payment_intents_due` (expires_at, over unpaid
+# intents: migration 0002) in its order, so the LIMIT stops the scan early (ordering by id
+# too would sort every overdue row, each batch). The status stays a literal: it is the
+# index's predicate, which a parameter would hide from a generic plan. SKIP LOCKED leaves
+# an intent being confirmed to its confirm.
 EXPIRE_BATCH = f"""
 WITH due AS (
     SELECT id FROM payment_intents
