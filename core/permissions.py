@@ -12,7 +12,8 @@ class Role(str, Enum):
     STAFF = "STAFF"
 
 
-READ = frozenset({"merchant:read", "members:read", "payment_intents:read", "events:read"})
+READ = frozenset({"merchant:read", "members:read", "settings:read", "payment_intents:read",
+                  "events:read"})
 OPERATE = frozenset({"payment_intents:capture", "payment_intents:void", "payment_intents:cancel",
                      "payment_intents:refund", "members:invite"})
 ADMINISTER = frozenset({"members:update_role", "merchant:update", "settings:update",

@@ -57,10 +57,11 @@ def ensure_sqlite_directory(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def migrate(database_url: str) -> None:
-    """Apply every pending migration (idempotent; safe to run at each start)."""
+async def migrate(database_url: str, target: str | None = None) -> None:
+    """Apply every pending migration, or those up to `target` ("models.0002_…")
+    (idempotent; safe to run at each start)."""
     ensure_sqlite_directory(database_url)
-    await run_migrations(config=tortoise_config(database_url))
+    await run_migrations(config=tortoise_config(database_url), target=target)
     await Tortoise.close_connections()
 
 

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+from enum import Enum
+
 from tortoise import fields
 from tortoise.models import Model
 
 from core.permissions import Role
 from models.base import id_field
+
+
+# Statuses are str enums kept in plain columns: a row read back holds the plain string, which
+# compares equal to its member (`==`, never `is`).
+class MerchantStatus(str, Enum):
+    ACTIVE = "active"
+
+
+class InvitationStatus(str, Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 class Merchant(Model):
@@ -14,7 +29,7 @@ class Merchant(Model):
     email = fields.CharField(max_length=254)
     phone = fields.CharField(max_length=40, null=True)
     website = fields.CharField(max_length=2048, null=True)
-    status = fields.CharField(max_length=20, default="active")
+    status = fields.CharField(max_length=20, default=MerchantStatus.ACTIVE.value)
     created_at = fields.DatetimeField(auto_now_add=True)
     default_currency = fields.CharField(max_length=3, default="USD")
     webhook_url = fields.CharField(max_length=2048, null=True)
@@ -47,8 +62,10 @@ class Invitation(Model):
                                       on_delete=fields.CASCADE)
     email = fields.CharField(max_length=254)
     role = fields.CharEnumField(Role, max_length=10)
-    token = fields.CharField(max_length=80, unique=True)
-    status = fields.CharField(max_length=20, default="pending")
+    token_hash = fields.CharField(max_length=80, unique=True)  # SHA-256 of the token, shown once
+    # A plain column holding InvitationStatus values: altering it to an enum field would make
+    # SQLite rebuild the table (and cascade deletes from the rebuild of its neighbours).
+    status = fields.CharField(max_length=20, default=InvitationStatus.PENDING.value)
     # "{merchant}:{email}" while pending, NULL after: the database keeps one pending per email.
     pending_key = fields.CharField(max_length=300, null=True, unique=True)
     invited_by = fields.ForeignKeyField("models.User", related_name="invitations_sent",

@@ -35,6 +35,10 @@ CLOSED_UNPAID = frozenset({IntentStatus.VOIDED, IntentStatus.CANCELED, IntentSta
                            IntentStatus.EXPIRED})
 
 
+class RefundStatus(str, Enum):
+    SUCCEEDED = "succeeded"  # the simulator's refunds succeed at once
+
+
 class PaymentIntent(Model):
     id = id_field("pi")
     merchant = fields.ForeignKeyField("models.Merchant", related_name="payment_intents",
@@ -96,7 +100,7 @@ class Refund(Model):
                                             on_delete=fields.RESTRICT)
     amount = fields.BigIntField()
     reason = fields.CharField(max_length=500, null=True)
-    status = fields.CharField(max_length=20, default="succeeded")
+    status = fields.CharField(max_length=20, default=RefundStatus.SUCCEEDED.value)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

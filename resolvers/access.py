@@ -25,10 +25,6 @@ class Caller:
             raise unauthenticated("Log in: this needs a user access token")
         return self.user
 
-    @property
-    def key_merchant_id(self) -> str | None:
-        return self.api_key.merchant_id if self.api_key else None
-
     def require_authenticated(self) -> None:
         if self.user is None and self.api_key is None:
             raise unauthenticated()
@@ -82,3 +78,23 @@ async def role_of(user_id: str, merchant_id: str) -> Role | None:
     membership = await Membership.get_or_none(user_id=user_id, merchant_id=merchant_id)
     return membership.role if membership else None
 
+
+
+async def visible_merchant_ids(caller: Caller) -> frozenset[str]:
+    """The one visibility rule of the graph (CONTRACT §12.1): the merchants a caller may see
+    anything of, at any depth. A user: those they belong to. An API key: its own."""
+    if caller.api_key is not None:
+        return frozenset({caller.api_key.merchant_id})
+    if caller.user is None:
+        return frozenset()
+    return frozenset(await Membership.filter(user_id=caller.user.id).values_list(
+        "merchant_id", flat=True))
+
+
+async def memberships_seen(visible_ids: frozenset[str], user_id: str) -> list[Membership]:
+    """A user's memberships as a caller who sees `visible_ids` may see them: only in the
+    merchants the two share."""
+    if not visible_ids:
+        return []
+    return await Membership.filter(user_id=user_id, merchant_id__in=visible_ids).select_related(
+        "user", "merchant").order_by("created_at")

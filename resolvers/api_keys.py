@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tortoise.transactions import in_transaction
+
 from core import security, validation
 from core.cache import TTLCache
 from core.clock import now
 from core.errors import unauthenticated
 from models.api_keys import ApiKey
+from resolvers import caps
 from resolvers.access import Caller, authorize, visible
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # `lastUsedAt` is written at most once a minute
@@ -21,9 +24,12 @@ async def create(caller: Caller, merchant_id: str, name: str) -> tuple[ApiKey, s
     await authorize(caller, merchant_id, "api_keys:create")
     name = validation.text(name, "name", max_length=100)
     secret = security.new_api_key()
-    key = await ApiKey.create(merchant_id=merchant_id, name=name,
-                              prefix=security.api_key_prefix(secret),
-                              key_hash=security.sha256_hex(secret), created_by=caller.user)
+    async with in_transaction():
+        await caps.lock(merchant_id=merchant_id)
+        await caps.check_room_for_api_key(merchant_id)
+        key = await ApiKey.create(merchant_id=merchant_id, name=name,
+                                  prefix=security.api_key_prefix(secret),
+                                  key_hash=security.sha256_hex(secret), created_by=caller.user)
     return key, secret
 
 

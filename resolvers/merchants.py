@@ -11,7 +11,7 @@ from core.clock import now
 from core.permissions import Role
 from core.webhooks import new_webhook_secret
 from models.merchants import Membership, Merchant
-from resolvers import events
+from resolvers import caps, events
 from resolvers.access import Caller, authorize
 from resolvers.network import check_webhook_url
 
@@ -30,6 +30,8 @@ async def create_merchant(caller: Caller, business_name: str, email: str,
         "website": validation.optional_url(website, "website"),
     }
     async with in_transaction():
+        await caps.lock(user_id=user.id)
+        await caps.check_room_for_membership(user.id, None, "businessName", owner=True)
         merchant = await Merchant.create(**fields)
         await Membership.create(user=user, merchant=merchant, role=Role.OWNER)
     return merchant

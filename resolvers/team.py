@@ -1,20 +1,33 @@
-"""Members, roles and invitations."""
+"""Members, roles and invitations.
+
+An invitation's token is shown once, to whoever sends it, and kept only as its SHA-256
+(CONTRACT §12.2): nobody can read it back, not even the merchant's owner.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core import security, validation
+from core import limits, security, validation
 from core.clock import now
 from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
 from core.permissions import ROLE_PERMISSIONS, Role, may_assign
-from models.merchants import Invitation, Membership
-from resolvers.access import Caller, authorize
+from models.merchants import Invitation, InvitationStatus, Membership
+from resolvers import caps
+from resolvers.access import Caller, authorize, visible
 
 INVITATION_TTL = timedelta(days=7)
+PENDING = InvitationStatus.PENDING
+
+
+@dataclass(frozen=True)
+class SentInvitation:
+    invitation: Invitation
+    token: str  # the only time it exists outside the invitee's inbox
 
 
 def roles() -> list[tuple[Role, list[str]]]:
@@ -27,7 +40,7 @@ async def members(merchant_id: str) -> list[Membership]:
 
 
 async def invitations(merchant_id: str) -> list[Invitation]:
-    return await Invitation.filter(merchant_id=merchant_id, status="pending",
+    return await Invitation.filter(merchant_id=merchant_id, status=PENDING,
                                    expires_at__gt=now()).order_by("-created_at")
 
 
@@ -36,7 +49,7 @@ def _check_assignable(actor_role: Role | None, role: Role) -> None:
         raise forbidden(f"Your role cannot grant the {role.value} role")
 
 
-async def invite(caller: Caller, merchant_id: str, email: str, role: Role) -> Invitation:
+async def invite(caller: Caller, merchant_id: str, email: str, role: Role) -> SentInvitation:
     actor_role = await authorize(caller, merchant_id, "members:invite")
     email = validation.email(email)
     if role is Role.OWNER:
@@ -45,32 +58,57 @@ async def invite(caller: Caller, merchant_id: str, email: str, role: Role) -> In
     if await Membership.exists(merchant_id=merchant_id, user__email=email):
         raise invalid("email", "This person is already a member")
     await _expire_stale_invitations(merchant_id, email)
+    await _check_room_for_invitation(merchant_id)
+    token = security.new_invitation_token()
     try:
-        return await Invitation.create(
+        invitation = await Invitation.create(
             merchant_id=merchant_id, email=email, role=role,
-            token=security.new_invitation_token(), pending_key=f"{merchant_id}:{email}",
+            token_hash=security.sha256_hex(token), pending_key=f"{merchant_id}:{email}",
             invited_by=caller.user, expires_at=now() + INVITATION_TTL)
     except IntegrityError:
         raise invalid("email", "An invitation to this email is already pending") from None
+    return SentInvitation(invitation, token)
+
+
+async def _check_room_for_invitation(merchant_id: str) -> None:
+    pending = await Invitation.filter(merchant_id=merchant_id, status=PENDING,
+                                      expires_at__gt=now()).count()
+    if pending >= limits.PENDING_INVITATIONS_PER_MERCHANT:
+        raise invalid("email", f"A merchant has at most "
+                               f"{limits.PENDING_INVITATIONS_PER_MERCHANT} pending invitations: "
+                               f"revoke one first")
 
 
 async def _expire_stale_invitations(merchant_id: str, email: str) -> None:
-    await Invitation.filter(merchant_id=merchant_id, email=email, status="pending",
-                            expires_at__lte=now()).update(status="expired", pending_key=None)
+    await Invitation.filter(merchant_id=merchant_id, email=email, status=PENDING,
+                            expires_at__lte=now()).update(status=InvitationStatus.EXPIRED,
+                                                          pending_key=None)
+
+
+async def revoke_invitation(caller: Caller, invitation_id: str) -> None:
+    """Whoever may invite may take a pending invitation back; its token dies with it."""
+    invitation = await visible(caller, Invitation, invitation_id, "members:invite",
+                               "Invitation")
+    revoked = await Invitation.filter(id=invitation.id, status=PENDING).update(
+        status=InvitationStatus.REVOKED, pending_key=None)
+    if not revoked:
+        raise not_found("Invitation")
 
 
 async def accept(caller: Caller, token: str) -> Membership:
     user = caller.require_user()
-    invitation = await Invitation.get_or_none(token=token)
-    if invitation is None or invitation.status != "pending":
+    invitation = await Invitation.get_or_none(token_hash=security.sha256_hex(token))
+    if invitation is None or invitation.status != PENDING:
         raise not_found("Invitation")
     if invitation.expires_at <= now():
         raise UserError(ErrorCode.VALIDATION_ERROR, "This invitation has expired", "token")
     if invitation.email != user.email:
         raise forbidden("This invitation was sent to another email address")
     async with in_transaction():
-        claimed = await Invitation.filter(id=invitation.id, status="pending").update(
-            status="accepted", pending_key=None)
+        await caps.lock(user_id=user.id, merchant_id=invitation.merchant_id)
+        await caps.check_room_for_membership(user.id, invitation.merchant_id, "token")
+        claimed = await Invitation.filter(id=invitation.id, status=PENDING).update(
+            status=InvitationStatus.ACCEPTED, pending_key=None)
         if not claimed:
             raise not_found("Invitation")
         membership, _ = await Membership.get_or_create(
@@ -104,4 +142,3 @@ async def remove(caller: Caller, merchant_id: str, user_id: str) -> None:
     if membership.role is Role.OWNER:
         raise forbidden("The owner cannot be removed")
     await membership.delete()
-

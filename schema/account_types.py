@@ -14,7 +14,7 @@ from models.merchants import Membership as MembershipModel
 from models.merchants import Merchant as MerchantModel
 from models.users import Session as SessionModel
 from models.users import User as UserModel
-from resolvers import api_keys, auth, team
+from resolvers import access, api_keys, auth, team
 from schema.context import caller_of, related
 from schema.enums import Role
 
@@ -48,10 +48,10 @@ class User:
         return User(id=model.id, name=model.name, email=model.email,
                     created_at=model.created_at, model=model)
 
-    @strawberry.field
-    async def memberships(self) -> list[Membership]:
-        rows = await MembershipModel.filter(user_id=self.id).select_related(
-            "user", "merchant").order_by("created_at")
+    @strawberry.field(description="The merchants this user belongs to, as far as you may see "
+                                  "them: only those you belong to as well.")
+    async def memberships(self, info: Info) -> list[Membership]:
+        rows = await access.memberships_seen(await info.context.visible_merchants(), self.id)
         return [Membership.of(row) for row in rows]
 
     @strawberry.field(description="Active sessions (logins); only for yourself.")
@@ -64,16 +64,24 @@ class User:
 
 @strawberry.type
 class MerchantSettings:
-    webhook_url: str | None
     default_currency: str
     model: strawberry.Private[MerchantModel]
 
+    @strawberry.field(description="Shown to the merchant's members; null for API keys.")
+    async def webhook_url(self, info: Info) -> str | None:
+        allowed = await member_may(info, self.model.id, "settings:read")
+        return self.model.webhook_url if allowed else None
+
     @strawberry.field(description="Shown to OWNER and ADMIN only; null for others.")
     async def webhook_secret(self, info: Info) -> str | None:
-        role = await info.context.role_in(self.model.id)
-        if role is None or not role_allows(role, "settings:read_secret"):
-            return None
-        return self.model.webhook_secret
+        allowed = await member_may(info, self.model.id, "settings:read_secret")
+        return self.model.webhook_secret if allowed else None
+
+
+async def member_may(info: Info, merchant_id: str, permission: str) -> bool:
+    """Whether the calling user's role in the merchant grants `permission` (CONTRACT §10)."""
+    role = await info.context.role_in(merchant_id)
+    return role is not None and role_allows(role, permission)
 
 
 @strawberry.type
@@ -97,28 +105,23 @@ class Merchant:
 
     @strawberry.field
     def settings(self) -> MerchantSettings:
-        return MerchantSettings(webhook_url=self.model.webhook_url,
-                                default_currency=self.model.default_currency, model=self.model)
-
-    async def _allowed(self, info: Info, permission: str) -> bool:
-        role = await info.context.role_in(self.id)
-        return role is not None and role_allows(role, permission)
+        return MerchantSettings(default_currency=self.model.default_currency, model=self.model)
 
     @strawberry.field
     async def members(self, info: Info) -> list[Membership]:
-        if not await self._allowed(info, "members:read"):
+        if not await member_may(info, self.id, "members:read"):
             return []
         return [Membership.of(m) for m in await team.members(self.id)]
 
     @strawberry.field(description="Pending invitations; for roles that may invite.")
     async def invitations(self, info: Info) -> list[Invitation]:
-        if not await self._allowed(info, "members:invite"):
+        if not await member_may(info, self.id, "members:invite"):
             return []
         return [Invitation.of(i) for i in await team.invitations(self.id)]
 
     @strawberry.field(description="API keys (never their secrets); OWNER and ADMIN only.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
-        if not await self._allowed(info, "api_keys:read"):
+        if not await member_may(info, self.id, "api_keys:read"):
             return []
         return [ApiKey.of(k) for k in await api_keys.keys_of(self.id)]
 
@@ -154,14 +157,13 @@ class Invitation:
     email: str
     role: Role
     status: str
-    token: str
     expires_at: datetime
     created_at: datetime
 
     @staticmethod
     def of(model: InvitationModel) -> Invitation:
-        return Invitation(id=model.id, email=model.email, role=model.role, status=model.status,
-                          token=model.token, expires_at=model.expires_at,
+        return Invitation(id=model.id, email=model.email, role=model.role,
+                          status=model.status, expires_at=model.expires_at,
                           created_at=model.created_at)
 
 

@@ -91,6 +91,11 @@ class InviteMemberInput:
 
 
 @gateway_input
+class RevokeInvitationInput:
+    id: strawberry.ID
+
+
+@gateway_input
 class AcceptInvitationInput:
     token: str
 
@@ -174,6 +179,14 @@ class MerchantSettingsPayload:
 class InviteMemberPayload:
     user_errors: list[UserErrorType]
     invitation: Invitation | None = None
+    token: str | None = strawberry.field(
+        default=None, description="The invitation's token, to send to the invitee: shown this "
+                                  "one time, stored only as a hash.")
+
+
+@strawberry.type
+class RevokeInvitationPayload(OkPayload):
+    pass
 
 
 @strawberry.type
@@ -303,8 +316,14 @@ class AccountMutation:
     @strawberry.mutation
     async def invite_member(self, info: Info, input: InviteMemberInput) -> InviteMemberPayload:
         action = team.invite(await caller_of(info), input.merchant_id, input.email, input.role)
-        return await payload(InviteMemberPayload, action,
-                             lambda inv: {"invitation": Invitation.of(inv)})
+        return await payload(InviteMemberPayload, action, lambda sent: {
+            "invitation": Invitation.of(sent.invitation), "token": sent.token})
+
+    @strawberry.mutation(description="Take back a pending invitation; its token stops working.")
+    async def revoke_invitation(self, info: Info,
+                                input: RevokeInvitationInput) -> RevokeInvitationPayload:
+        action = team.revoke_invitation(await caller_of(info), input.id)
+        return await payload(RevokeInvitationPayload, action, _ok)
 
     @strawberry.mutation
     async def accept_invitation(self, info: Info,

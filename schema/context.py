@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from core.permissions import Role
 from resolvers import api_keys, auth
-from resolvers.access import ANONYMOUS, Caller, role_of
+from resolvers.access import ANONYMOUS, Caller, role_of, visible_merchant_ids
 
 
 def presented_api_key(request: Request) -> str | None:
@@ -46,12 +46,20 @@ class Context:
     response: Any = None
     _caller: Caller | None = None
     _roles: dict[str, Role | None] = field(default_factory=dict)
+    _visible: frozenset[str] | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
 
     async def caller(self) -> Caller:
         if self._caller is None:
             self._caller = await authenticate(self.request)
         return self._caller
+
+    async def visible_merchants(self) -> frozenset[str]:
+        """The merchants this caller may see anything of (resolvers.access), once per
+        request."""
+        if self._visible is None:
+            self._visible = await visible_merchant_ids(await self.caller())
+        return self._visible
 
     async def role_in(self, merchant_id: str) -> Role | None:
         """The calling user's role in a merchant, looked up once per request."""

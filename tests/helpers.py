@@ -37,12 +37,12 @@ ROTATE_SECRET = """mutation($input: RotateWebhookSecretInput!) {
     settings { webhookSecret } userErrors { code field message } } }"""
 MERCHANT = """query($id: ID!) { merchant(id: $id) { id businessName
   settings { webhookUrl webhookSecret defaultCurrency }
-  members { role user { id email } } invitations { id email role token status }
+  members { role user { id email } } invitations { id email role status }
   apiKeys { id name prefix lastUsedAt revokedAt } } }"""
 MERCHANTS = "{ merchants { id businessName } }"
 ROLES = "{ roles { role permissions } }"
 INVITE = """mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
-  invitation { id email role status token expiresAt } userErrors { code field message } } }"""
+  invitation { id email role status expiresAt } token userErrors { code field message } } }"""
 ACCEPT = """mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
   membership { role user { id } merchant { id } } userErrors { code field message } } }"""
 UPDATE_ROLE = """mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) {
@@ -113,7 +113,7 @@ async def add_member(client: httpx.AsyncClient, owner: Account, merchant_id: str
         "inviteMember")
     assert invited["userErrors"] == [], invited
     accepted = payload_of(await gql(client, ACCEPT, {"input": {
-        "token": invited["invitation"]["token"]}}, token=member.token), "acceptInvitation")
+        "token": invited["token"]}}, token=member.token), "acceptInvitation")
     assert accepted["userErrors"] == [], accepted
     return member
 

@@ -1,0 +1,76 @@
+"""Migrations on a database that already holds data, in a process of their own (Tortoise's
+state is global), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+
+import asyncpg
+import pytest
+
+from tests.conftest import (
+    ROOT,
+    RUN_ID,
+    create_pg_database,
+    drop_pg_database,
+    skip_or_fail_without_services,
+)
+
+MIGRATE_TO = "import asyncio, sys; from models import db; asyncio.run(db.migrate(*sys.argv[1:]))"
+RAW_TOKEN = "inv_" + "T" * 40
+INSERTS = [
+    "INSERT INTO users (id, name, email, password_hash, failed_login_count, created_at) "
+    "VALUES ('usr_owner', 'Owner', 'o@shop.test', 'x', 0, CURRENT_TIMESTAMP)",
+    "INSERT INTO merchants (id, business_name, email, status, created_at, default_currency) "
+    "VALUES ('mer_shop', 'Shop', 's@shop.test', 'active', CURRENT_TIMESTAMP, 'USD')",
+    "INSERT INTO invitations (id, merchant_id, email, role, token, status, expires_at, "
+    f"created_at) VALUES ('inv_pending', 'mer_shop', 'i@shop.test', 'STAFF', '{RAW_TOKEN}', "
+    "'pending', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+]
+
+
+def migrate(database_url: str, target: str) -> None:
+    subprocess.run([sys.executable, "-c", MIGRATE_TO, database_url, target], cwd=ROOT,
+                   check=True, capture_output=True, timeout=120)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "old.sqlite3"
+        yield f"sqlite://{path}", lambda sql: _sqlite(path, sql)
+        return
+    skip_or_fail_without_services()
+    name = f"gateway_migrations_{RUN_ID}"
+    url = await create_pg_database(name)
+    try:
+        yield url, lambda sql: _postgres(url, sql)
+    finally:
+        await drop_pg_database(name)
+
+
+async def _sqlite(path, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+async def _postgres(url: str, sql: str) -> list[tuple]:
+    connection = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
+
+
+async def test_stored_invitation_tokens_become_their_hashes(database):
+    url, run = database
+    migrate(url, "models.0002_partial_sweep_indexes")
+    for statement in INSERTS:
+        await run(statement)
+    migrate(url, "models")
+    [(stored, status)] = await run("SELECT token_hash, status FROM invitations")
+    assert stored == hashlib.sha256(RAW_TOKEN.encode()).hexdigest()
+    assert status == "pending"
