@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from core.config import Settings, load_settings, use_settings
-from core.ratelimit import RateLimiter
+from core.ratelimit import Limits
 from models import db
 from resolvers import dispatch
 from schema.schema import build_schema
@@ -28,14 +28,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     use_settings(settings)
     from checkout.routes import checkout_routes
+    from tasks.limit_store import create_limit_store
     from tasks.queue import create_queue
 
-    graphql = GraphQLView(
-        build_schema(introspection=settings.graphiql), graphiql=settings.graphiql,
-        ip_limiter=RateLimiter(settings.rate_limit_ip_per_second,
-                               settings.rate_limit_burst_seconds),
-        key_limiter=RateLimiter(settings.rate_limit_key_per_second,
-                                settings.rate_limit_burst_seconds))
+    limits = Limits.of(settings, create_limit_store(settings))
+    graphql = GraphQLView(build_schema(introspection=settings.graphiql),
+                          graphiql=settings.graphiql, limits=limits)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -46,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await dispatch.settle()
             await app.state.queue.close()
+            await limits.store.close()
             await db.disconnect()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -58,12 +57,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                             status_code=200 if ready else 503)
 
     app = Starlette(routes=[
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # every method: the view answers coded JSON (§12.6)
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/checkout", routes=checkout_routes()),
     ], lifespan=lifespan)
     app.state.graphql = graphql
+    app.state.limits = limits
     app.state.settings = settings
     return app
 
@@ -92,7 +92,10 @@ def serve(settings: Settings) -> None:
               flush=True)
     uvicorn.run("main:app_factory", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.redis_url else 1,
-                log_level=settings.log_level, access_log=False)
+                log_level=settings.log_level, access_log=False,
+                # The client address is core.proxies.client_ip's to decide (FORWARDED_ALLOW_IPS):
+                # uvicorn must not rewrite it from headers, even from loopback.
+                proxy_headers=False)
 
 
 def worker(settings: Settings) -> None:

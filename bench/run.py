@@ -43,7 +43,7 @@ RESULTS = ROOT / "bench" / "results"
 CREATE = ("mutation($input: CreatePaymentIntentInput!) { createPaymentIntent(input: $input) "
           "{ paymentIntent { id status } userErrors { code message } } }")
 CONFIRM = ("mutation($input: ConfirmPaymentIntentInput!) { confirmPaymentIntent(input: $input) "
-           "{ paymentIntent { id status } userErrors { code message } } }")
+           "{ checkoutSession { id status } userErrors { code message } } }")
 
 
 @dataclass

@@ -6,17 +6,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from core import money
+from core import http_body, money
 from core.clock import now
+from core.config import get_settings
 from core.errors import ErrorCode, UserError
+from core.proxies import client_ip
 from core.urls import origin, return_url
 from models.payment_intents import CLOSED_UNPAID, PAID, IntentStatus, PaymentIntent
 from resolvers import payment_intents
+from resolvers.payment_intents import shopper
 
 HERE = Path(__file__).parent
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
@@ -76,7 +80,7 @@ def leave_unpaid(intent: PaymentIntent) -> Response:
 def form_page(intent: PaymentIntent, form: Form, status: int = 200) -> HTMLResponse:
     return render("checkout.html", status, intent=intent, form=form,
                   amount=money.format_amount(intent.amount, intent.currency),
-                  remaining=intent.max_attempts - intent.attempt_count,
+                  remaining=shopper.remaining_attempts(intent, now()),
                   cancel_href=return_url(intent.cancel_url, intent.id)
                   if intent.cancel_url else None)
 
@@ -120,8 +124,36 @@ def parse_expiry(text: str) -> tuple[int, int]:
     return int(month), int(year)
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form, its body read through the one bounded reader (CONTRACT §12.6)."""
+    body = await http_body.read_body(request.receive, get_settings().max_body_bytes,
+                                     request.headers.get("content-length"))
+    return await Request(request.scope, http_body.replay(body, request.receive)).form()
+
+
+async def too_many_posts(request: Request) -> Response | None:
+    """Card form posts are limited per intent and per IP (CONTRACT §12.10): a checkout link
+    must not become a card-testing machine. None when this post may go ahead."""
+    limits = request.app.state.limits
+    wait = await limits.checkout_ip.retry_after(client_ip(request)) or \
+        await limits.checkout_intent.retry_after(request.path_params["intent_id"][:64])
+    if not wait:
+        return None
+    page = message_page("Too many attempts",
+                        "Too many payment attempts. Wait a moment and try again.", 429)
+    page.headers["Retry-After"] = str(wait)
+    return page
+
+
 async def pay(request: Request) -> Response:
-    data = await request.form()
+    if (refusal := await too_many_posts(request)) is not None:
+        return refusal
+    try:
+        data = await read_form(request)
+    except http_body.BodyTooLarge:
+        return message_page("Form too large", "The form sent was too large.", 413)
+    except http_body.MalformedBody:
+        return message_page("Form incomplete", "The form did not arrive whole.", 400)
     intent, error = await session_or_error(request.path_params["intent_id"],
                                            str(data.get("client_secret", "")))
     if error is not None:

@@ -15,8 +15,9 @@ PAGE_SIZE = 100  # `first` of a connection
 
 # Lists without a cap above, with the bound the query cost (§12.7) counts them at. The
 # resolvers listing them should not return more (see each note).
-REFUNDS_PER_INTENT = 10  # partial refunds of one payment; the refund operation should refuse
-#                          the 11th (a refund is at least 1 minor unit, so amount alone is no cap)
+# Partial refunds of one payment: the 21st is refused (INVALID_STATE); a refund is at least
+# 1 minor unit, so the amount alone is no cap.
+REFUNDS_PER_INTENT = 20
 DELIVERY_ATTEMPTS_PER_EVENT = 8  # one round: the first try and the 7 retries of §8
 SESSIONS_LISTED_PER_USER = 50  # `me.sessions`: the newest live sessions
 USER_ERRORS_PER_PAYLOAD = 1  # a refused mutation names one field (schema/hygiene.py)

@@ -12,6 +12,12 @@ class Role(str, Enum):
     STAFF = "STAFF"
 
 
+# §10 at every depth of the graph (§12.1). "Read the merchant" is every role's, so its
+# settings (webhookUrl, defaultCurrency) are `settings:read`, for all members; the webhook
+# secret is `settings:read_secret`, with "see the webhook secret" in ADMINISTER. Pending
+# invitations are shown to those who may send them (`members:invite`), API keys (never their
+# secrets) to those who may create them (`api_keys:read`). An API key is never a member: it
+# reads its own merchant (`merchant:read`) and nothing of its people, settings or keys.
 READ = frozenset({"merchant:read", "members:read", "settings:read", "payment_intents:read",
                   "events:read"})
 OPERATE = frozenset({"payment_intents:capture", "payment_intents:void", "payment_intents:cancel",

@@ -1,9 +1,45 @@
-"""Token buckets: a steady rate with a burst allowance, one bucket per client."""
+"""Rate limits (CONTRACT §11, §12.4, §12.10): token buckets, one abstraction for every limit.
+
+A `RateLimiter` is one named limit (a `Rate`) over a store of buckets. `LocalStore` keeps the
+buckets in this process (embedded mode, one process); with REDIS_URL the store is Redis
+(`tasks.limit_store`), so a fleet of N processes allows the configured rate, not N times it.
+The arithmetic lives here once (`take_token`); the Redis script repeats it line for line.
+"""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+from core.errors import ErrorCode, RequestError
+
+# A limit on card form posts per IP lets a shopper pay a few intents a minute from one address.
+CHECKOUT_INTENTS_PER_IP = 3
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A steady rate and the burst a full bucket allows at once."""
+
+    per_second: float
+    burst: float
+
+    @classmethod
+    def per_minute(cls, count: int) -> Rate:
+        """`count` at once, then one every 60/count seconds."""
+        return cls(count / 60, max(1.0, float(count)))
+
+    @classmethod
+    def steady(cls, per_second: float, burst_seconds: float) -> Rate:
+        return cls(per_second, max(1.0, per_second * burst_seconds))
+
+    @property
+    def refill_seconds(self) -> float:
+        """How long an emptied bucket takes to fill again (how long a store keeps it)."""
+        return self.burst / self.per_second
 
 
 @dataclass
@@ -12,24 +48,119 @@ class Bucket:
     updated: float
 
 
-class RateLimiter:
-    def __init__(self, per_second: float, burst_seconds: float = 2.0,
-                 max_clients: int = 100_000) -> None:
-        self.rate = per_second
-        self.capacity = max(1.0, per_second * burst_seconds)
-        self.max_clients = max_clients
-        self._buckets: dict[str, Bucket] = {}
+def take_token(bucket: Bucket | None, rate: Rate, moment: float) -> tuple[Bucket, int]:
+    """The bucket after one request at `moment`, and 0 when the request may go ahead (it is
+    counted), else the whole seconds to wait."""
+    if bucket is None:
+        bucket = Bucket(rate.burst, moment)
+    tokens = min(rate.burst, bucket.tokens + max(0.0, moment - bucket.updated) * rate.per_second)
+    if tokens >= 1:
+        return Bucket(tokens - 1, moment), 0
+    return Bucket(tokens, moment), max(1, math.ceil((1 - tokens) / rate.per_second))
 
-    def retry_after(self, client: str, moment: float) -> int:
-        """0 when the request may go ahead (and is counted), else whole seconds to wait."""
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            if len(self._buckets) >= self.max_clients:
-                self._buckets.clear()  # bounded memory; forgetting is generous, never unsafe
-            bucket = self._buckets[client] = Bucket(self.capacity, moment)
-        bucket.tokens = min(self.capacity, bucket.tokens + (moment - bucket.updated) * self.rate)
-        bucket.updated = moment
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0
-        return max(1, math.ceil((1 - bucket.tokens) / self.rate))
+
+class LimitStore(Protocol):
+    """Where buckets live, and which login attempts for one account are in flight."""
+
+    async def take(self, key: str, rate: Rate) -> int: ...
+
+    async def begin_attempt(self, key: str, attempt: str) -> None: ...
+
+    async def end_attempt(self, key: str, attempt: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalStore:
+    """This process's buckets (embedded mode, and the fallback when Redis fails)."""
+
+    def __init__(self, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: dict[str, Bucket] = {}
+        self._in_flight: dict[str, set[str]] = {}
+        self._overlapped: set[str] = set()
+
+    async def take(self, key: str, rate: Rate) -> int:
+        if key not in self._buckets and len(self._buckets) >= self.max_keys:
+            self._buckets.clear()  # bounded memory; forgetting is generous, never unsafe
+        self._buckets[key], wait = take_token(self._buckets.get(key), rate, self.clock())
+        return wait
+
+    async def begin_attempt(self, key: str, attempt: str) -> None:
+        running = self._in_flight.setdefault(key, set())
+        running.add(attempt)
+        if len(running) > 1:
+            self._overlapped |= running
+
+    async def end_attempt(self, key: str, attempt: str) -> bool:
+        """Whether another attempt on the same key was in flight at any time beside this one."""
+        running = self._in_flight.get(key, set())
+        running.discard(attempt)
+        if not running:
+            self._in_flight.pop(key, None)
+        overlapped = attempt in self._overlapped
+        self._overlapped.discard(attempt)
+        return overlapped
+
+    async def close(self) -> None:
+        return None
+
+
+class RateLimiter:
+    """One limit: `retry_after(client)` is 0 when the request may go ahead (and counts it),
+    else the whole seconds the client should wait."""
+
+    def __init__(self, name: str, rate: Rate, store: LimitStore) -> None:
+        self.name = name
+        self.rate = rate
+        self.store = store
+
+    @classmethod
+    def local(cls, name: str, rate: Rate) -> RateLimiter:
+        return cls(name, rate, LocalStore())
+
+    async def retry_after(self, client: str) -> int:
+        return await self.store.take(f"{self.name}:{client}", self.rate)
+
+    async def check(self, client: str) -> None:
+        """RATE_LIMITED (a top-level error with `retryAfter`) past the limit."""
+        wait = await self.retry_after(client)
+        if wait:
+            raise rate_limited(wait)
+
+
+def rate_limited(wait: int) -> RequestError:
+    return RequestError(ErrorCode.RATE_LIMITED, "Too many requests; slow down", retryAfter=wait)
+
+
+@dataclass
+class Limits:
+    """Every limit of one app, over one store."""
+
+    store: LimitStore
+    graphql_ip: RateLimiter
+    graphql_credential: RateLimiter
+    auth_email: RateLimiter
+    auth_ip: RateLimiter
+    checkout_intent: RateLimiter
+    checkout_ip: RateLimiter
+
+    @classmethod
+    def of(cls, settings: Any, store: LimitStore) -> Limits:
+        """From `core.config.Settings`."""
+        burst = settings.rate_limit_burst_seconds
+        checkout = settings.checkout_posts_per_minute
+        return cls(
+            store=store,
+            graphql_ip=RateLimiter(
+                "ip", Rate.steady(settings.rate_limit_ip_per_second, burst), store),
+            graphql_credential=RateLimiter(
+                "key", Rate.steady(settings.rate_limit_key_per_second, burst), store),
+            auth_email=RateLimiter(
+                "auth-email", Rate.per_minute(settings.auth_email_per_minute), store),
+            auth_ip=RateLimiter("auth-ip", Rate.per_minute(settings.auth_ip_per_minute), store),
+            checkout_intent=RateLimiter("checkout-intent", Rate.per_minute(checkout), store),
+            checkout_ip=RateLimiter(
+                "checkout-ip", Rate.per_minute(checkout * CHECKOUT_INTENTS_PER_IP), store))

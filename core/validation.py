@@ -24,6 +24,8 @@ _CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ID = re.compile(r"[a-z]{1,12}_[A-Za-z0-9]{1,32}")
 MAX_ID_LENGTH = 40
 
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, and the columns' size
+
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
@@ -50,7 +52,7 @@ def is_well_formed_id(value: object) -> bool:
 def email(value: str, field: str = "email") -> str:
     """A normalised (trimmed, lower-case) email address."""
     normalised = value.strip().lower()
-    if len(normalised) > 254 or not _EMAIL.match(normalised):
+    if len(normalised) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalised):
         raise invalid(field, "Enter a valid email address")
     return normalised
 

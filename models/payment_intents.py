@@ -63,6 +63,7 @@ class PaymentIntent(Model):
     amount_capturable = fields.BigIntField(default=0)
     amount_captured = fields.BigIntField(default=0)
     amount_refunded = fields.BigIntField(default=0)
+    refund_count = fields.IntField(default=0, db_default=0)  # at most limits.REFUNDS_PER_INTENT
     card_brand = fields.CharField(max_length=20, null=True)
     card_last4 = fields.CharField(max_length=4, null=True)
     card_exp_month = fields.IntField(null=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from core.errors import UserError, forbidden, not_found, unauthenticated
@@ -15,10 +15,14 @@ from models.users import User
 
 @dataclass
 class Caller:
+    """Who is calling, for one request; it remembers what it learned of its own access."""
+
     user: User | None = None
     session_id: str | None = None
     api_key: ApiKey | None = None
     ip: str | None = None
+    roles: dict[str, Role | None] = field(default_factory=dict, repr=False)
+    visible: frozenset[str] | None = field(default=None, repr=False)
 
     def require_user(self) -> User:
         if self.user is None:
@@ -30,7 +34,6 @@ class Caller:
             raise unauthenticated()
 
 
-ANONYMOUS = Caller()
 M = TypeVar("M", bound=Any)
 
 
@@ -47,8 +50,8 @@ async def authorize(caller: Caller, merchant_id: str, permission: str) -> Role |
         if permission not in API_KEY_PERMISSIONS:
             raise forbidden("API keys cannot do this; use a user access token")
         return None
-    user = caller.require_user()
-    role = await role_of(user.id, merchant_id)
+    caller.require_user()
+    role = await role_in(caller, merchant_id)
     if role is None:
         raise not_found("Merchant")
     if not role_allows(role, permission):
@@ -80,9 +83,32 @@ async def role_of(user_id: str, merchant_id: str) -> Role | None:
 
 
 
+async def role_in(caller: Caller, merchant_id: str) -> Role | None:
+    """The calling user's role in a merchant (None for a key or a stranger), looked up once
+    per request."""
+    if caller.user is None:
+        return None
+    if merchant_id not in caller.roles:
+        caller.roles[merchant_id] = await role_of(caller.user.id, merchant_id)
+    return caller.roles[merchant_id]
+
+
+async def member_may(caller: Caller, merchant_id: str, permission: str) -> bool:
+    """Whether the calling user's role in the merchant grants `permission` (CONTRACT §10).
+    API keys are never members: what a key may read is decided by `authorize`."""
+    role = await role_in(caller, merchant_id)
+    return role is not None and role_allows(role, permission)
+
+
 async def visible_merchant_ids(caller: Caller) -> frozenset[str]:
     """The one visibility rule of the graph (CONTRACT §12.1): the merchants a caller may see
     anything of, at any depth. A user: those they belong to. An API key: its own."""
+    if caller.visible is None:
+        caller.visible = await _visible_merchant_ids(caller)
+    return caller.visible
+
+
+async def _visible_merchant_ids(caller: Caller) -> frozenset[str]:
     if caller.api_key is not None:
         return frozenset({caller.api_key.merchant_id})
     if caller.user is None:
@@ -91,9 +117,10 @@ async def visible_merchant_ids(caller: Caller) -> frozenset[str]:
         "merchant_id", flat=True))
 
 
-async def memberships_seen(visible_ids: frozenset[str], user_id: str) -> list[Membership]:
-    """A user's memberships as a caller who sees `visible_ids` may see them: only in the
-    merchants the two share."""
+async def memberships_seen_by(caller: Caller, user_id: str) -> list[Membership]:
+    """A user's memberships as the caller may see them: only in the merchants the two
+    share."""
+    visible_ids = await visible_merchant_ids(caller)
     if not visible_ids:
         return []
     return await Membership.filter(user_id=user_id, merchant_id__in=visible_ids).select_related(

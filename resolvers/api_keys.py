@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from core import security, validation
+from core import limits, security, validation
 from core.cache import TTLCache
 from core.clock import now
 from core.errors import unauthenticated
 from models.api_keys import ApiKey
 from resolvers import caps
-from resolvers.access import Caller, authorize, visible
+from resolvers.access import Caller, authorize, member_may, visible
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # `lastUsedAt` is written at most once a minute
 # Keys by hash, for one second: the hot path skips a query, and a revoked key stops working
@@ -40,8 +40,12 @@ async def revoke(caller: Caller, key_id: str) -> ApiKey:
     return await ApiKey.get(id=key_id)
 
 
-async def keys_of(merchant_id: str) -> list[ApiKey]:
-    return await ApiKey.filter(merchant_id=merchant_id).order_by("-created_at")
+async def keys_seen_by(caller: Caller, merchant_id: str) -> list[ApiKey]:
+    """The merchant's keys (never their secrets), for OWNER and ADMIN (else none)."""
+    if not await member_may(caller, merchant_id, "api_keys:read"):
+        return []
+    return await ApiKey.filter(merchant_id=merchant_id).order_by("-created_at").limit(
+        limits.ACTIVE_API_KEYS_PER_MERCHANT)  # the newest, revoked ones included
 
 
 async def authenticate(secret: str) -> ApiKey:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from core import security, validation
+from core import limits, security, validation
 from core.clock import now
 from core.config import get_settings
 from core.errors import ErrorCode, UserError, unauthenticated
+from core.ratelimit import Limits, LimitStore, rate_limited
 from models.users import RefreshToken, Session, User
 from resolvers.access import Caller
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=30)
+# When MAX_FAILED_LOGINS attempts are being checked at once, the next waits for their verdict.
+ATTEMPTS_IN_FLIGHT_RETRY_SECONDS = 1
 
 
 @dataclass
@@ -30,13 +35,45 @@ class Tokens:
     token_type: str = "Bearer"
 
 
+_hash_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+    weakref.WeakKeyDictionary()
+
+
+def _hash_gate() -> asyncio.Semaphore:
+    """At most HASH_CONCURRENCY argon2 computations at once in this process (CONTRACT §12.4):
+    each costs ~100 ms of CPU, so a burst of logins queues here instead of starving every
+    other request of the machine. One semaphore per event loop (tests run several)."""
+    loop = asyncio.get_running_loop()
+    gate = _hash_gates.get(loop)
+    if gate is None:
+        gate = _hash_gates[loop] = asyncio.Semaphore(max(1, get_settings().hash_concurrency))
+    return gate
+
+
 async def _hash(password: str) -> str:
-    """Argon2 costs tens of milliseconds of CPU: off the event loop."""
-    return await asyncio.to_thread(security.hash_password, password)
+    """Argon2 costs tens of milliseconds of CPU: off the event loop, a few at a time."""
+    async with _hash_gate():
+        return await asyncio.to_thread(security.hash_password, password)
 
 
 async def _verify(password_hash: str, password: str) -> bool:
-    return await asyncio.to_thread(security.verify_password, password_hash, password)
+    async with _hash_gate():
+        return await asyncio.to_thread(security.verify_password, password_hash, password)
+
+
+@dataclass(frozen=True)
+class AuthThrottle:
+    """Where an account operation comes from: login, register and changePassword have their
+    own limits per email and per IP (CONTRACT §12.4), on the app's limit store."""
+
+    limits: Limits
+    client_ip: str
+
+    async def admit(self, email: str) -> None:
+        """RATE_LIMITED (with `retryAfter`) past either limit; the email is hashed so that no
+        address is kept in the store."""
+        await self.limits.auth_ip.check(self.client_ip)
+        await self.limits.auth_email.check(security.sha256_hex(email.strip().lower()))
 
 
 def _check_password(password: str, field: str) -> None:
@@ -45,9 +82,10 @@ def _check_password(password: str, field: str) -> None:
         raise UserError(ErrorCode.WEAK_PASSWORD, problem, field)
 
 
-async def register(name: str, email: str, password: str) -> User:
+async def register(name: str, email: str, password: str, throttle: AuthThrottle) -> User:
     name = validation.text(name, "name", max_length=200)
     email = validation.email(email)
+    await throttle.admit(email)
     _check_password(password, "password")
     if await User.exists(email=email):
         raise _email_taken()
@@ -66,34 +104,75 @@ def _bad_credentials() -> UserError:
     return UserError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password")
 
 
-async def login(email: str, password: str, user_agent: str | None = None) -> Tokens:
-    user = await User.get_or_none(email=email.strip().lower())
+async def login(email: str, password: str, throttle: AuthThrottle,
+                user_agent: str | None = None) -> Tokens:
+    email = email.strip().lower()
+    await throttle.admit(email)
+    user = await User.get_or_none(email=email) \
+        if len(email) <= validation.MAX_EMAIL_LENGTH else None  # no such account can exist
     if user is None:
         await _verify(security.DUMMY_PASSWORD_HASH, password)  # same time either way
         raise _bad_credentials()
+    if not await _password_holds(user, password, throttle.limits.store):
+        raise await _failed_login(user.id)
+    await _clear_failures(user.id)
+    return await _open_session(user, user_agent)
+
+
+async def _password_holds(user: User, password: str, store: LimitStore) -> bool:
+    """Whether this attempt proves the password, counted against the lock (CONTRACT §12.4).
+
+    The attempt is counted as a failure *before* the slow check, in one conditional UPDATE, so
+    however many arrive at once at most MAX_FAILED_LOGINS are checked per lock window. A right
+    password whose check overlapped another attempt on the account proves nothing (it is one
+    guess of a burst) and is answered exactly as a wrong one: the answer must not tell which.
+    """
+    attempt, key = secrets.token_hex(8), f"login:{user.id}"
+    await store.begin_attempt(key, attempt)
+    try:
+        await _count_attempt(user.id)
+        right = await _verify(user.password_hash, password)
+    finally:
+        overlapped = await store.end_attempt(key, attempt)
+    return right and not overlapped
+
+
+def _unlocked() -> Q:
+    return Q(locked_until=None) | Q(locked_until__lte=now())
+
+
+async def _count_attempt(user_id: str) -> None:
+    """Count the attempt as a failure up front, unless the account is locked or as many
+    attempts as may fail are already counted (some still being checked)."""
+    counted = await User.filter(_unlocked(), id=user_id,
+                                failed_login_count__lt=MAX_FAILED_LOGINS).update(
+        failed_login_count=F("failed_login_count") + 1)
+    if counted:
+        return
+    user = await User.get(id=user_id)
     if user.locked_until and user.locked_until > now():
         raise _locked()
-    if not await _verify(user.password_hash, password):
-        await _count_failed_login(user)
-    if user.failed_login_count:
-        await User.filter(id=user.id).update(failed_login_count=0)
-    return await _open_session(user, user_agent)
+    raise rate_limited(ATTEMPTS_IN_FLIGHT_RETRY_SECONDS)
+
+
+async def _failed_login(user_id: str) -> UserError:
+    """The answer to a failed login, whose failure is already counted: the one that finds
+    MAX_FAILED_LOGINS counted locks the account (and starts counting afresh after the lock)."""
+    locked = await User.filter(_unlocked(), id=user_id,
+                               failed_login_count__gte=MAX_FAILED_LOGINS).update(
+        locked_until=now() + LOCK_DURATION, failed_login_count=0)
+    return _locked() if locked else _bad_credentials()
+
+
+async def _clear_failures(user_id: str) -> None:
+    """A proven password ends the run of failures, unless the account was locked meanwhile."""
+    if not await User.filter(_unlocked(), id=user_id).update(failed_login_count=0):
+        raise _locked()
 
 
 def _locked() -> UserError:
     return UserError(ErrorCode.ACCOUNT_LOCKED,
                      "Too many failed logins: the account is locked for 30 minutes")
-
-
-async def _count_failed_login(user: User) -> None:
-    """Count a failure atomically; the fifth in a row locks the account."""
-    await User.filter(id=user.id).update(failed_login_count=F("failed_login_count") + 1)
-    failures = (await User.get(id=user.id)).failed_login_count
-    if failures >= MAX_FAILED_LOGINS:
-        await User.filter(id=user.id).update(locked_until=now() + LOCK_DURATION,
-                                             failed_login_count=0)
-        raise _locked()
-    raise _bad_credentials()
 
 
 async def _open_session(user: User, user_agent: str | None) -> Tokens:
@@ -153,8 +232,10 @@ async def logout(caller: Caller, everywhere: bool) -> None:
     await sessions.filter(revoked_at=None).update(revoked_at=now())
 
 
-async def change_password(caller: Caller, old_password: str, new_password: str) -> None:
+async def change_password(caller: Caller, old_password: str, new_password: str,
+                          throttle: AuthThrottle) -> None:
     user = caller.require_user()
+    await throttle.admit(user.email)
     if not await _verify(user.password_hash, old_password):
         raise UserError(ErrorCode.INVALID_CREDENTIALS, "Current password is wrong",
                         "oldPassword")
@@ -178,5 +259,6 @@ async def authenticate_access_token(token: str) -> Caller:
 
 
 async def sessions_of(user: User) -> list[Session]:
-    return await Session.filter(user_id=user.id, revoked_at=None,
-                                expires_at__gt=now()).order_by("-created_at")
+    """The newest live sessions (at most the number the query cost counts them at)."""
+    return await Session.filter(user_id=user.id, revoked_at=None, expires_at__gt=now()).order_by(
+        "-created_at").limit(limits.SESSIONS_LISTED_PER_USER)

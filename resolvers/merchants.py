@@ -12,7 +12,7 @@ from core.permissions import Role
 from core.webhooks import new_webhook_secret
 from models.merchants import Membership, Merchant
 from resolvers import caps, events
-from resolvers.access import Caller, authorize
+from resolvers.access import Caller, authorize, member_may
 from resolvers.network import check_webhook_url
 
 SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
@@ -96,6 +96,18 @@ async def rotate_webhook_secret(caller: Caller, merchant_id: str) -> Merchant:
             previous_secret_expires_at=now() + SECRET_OVERLAP if merchant.webhook_secret
             else None)
     return await Merchant.get(id=merchant_id)
+
+
+async def webhook_url_seen_by(caller: Caller, merchant: Merchant) -> str | None:
+    """For the merchant's members; null for API keys (CONTRACT §10: keys see no settings)."""
+    allowed = await member_may(caller, merchant.id, "settings:read")
+    return merchant.webhook_url if allowed else None
+
+
+async def webhook_secret_seen_by(caller: Caller, merchant: Merchant) -> str | None:
+    """For OWNER and ADMIN only."""
+    allowed = await member_may(caller, merchant.id, "settings:read_secret")
+    return merchant.webhook_secret if allowed else None
 
 
 def signing_secrets(merchant: Merchant) -> list[str]:

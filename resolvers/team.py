@@ -18,7 +18,7 @@ from core.errors import ErrorCode, UserError, forbidden, invalid, not_found
 from core.permissions import ROLE_PERMISSIONS, Role, may_assign
 from models.merchants import Invitation, InvitationStatus, Membership
 from resolvers import caps
-from resolvers.access import Caller, authorize, visible
+from resolvers.access import Caller, authorize, member_may, visible
 
 INVITATION_TTL = timedelta(days=7)
 PENDING = InvitationStatus.PENDING
@@ -34,12 +34,18 @@ def roles() -> list[tuple[Role, list[str]]]:
     return [(role, sorted(perms)) for role, perms in ROLE_PERMISSIONS.items()]
 
 
-async def members(merchant_id: str) -> list[Membership]:
+async def members_seen_by(caller: Caller, merchant_id: str) -> list[Membership]:
+    """The merchant's members, for a member whose role may read them (else none)."""
+    if not await member_may(caller, merchant_id, "members:read"):
+        return []
     return await Membership.filter(merchant_id=merchant_id).select_related(
         "user").order_by("created_at")
 
 
-async def invitations(merchant_id: str) -> list[Invitation]:
+async def invitations_seen_by(caller: Caller, merchant_id: str) -> list[Invitation]:
+    """Pending invitations, for a member whose role may invite (else none)."""
+    if not await member_may(caller, merchant_id, "members:invite"):
+        return []
     return await Invitation.filter(merchant_id=merchant_id, status=PENDING,
                                    expires_at__gt=now()).order_by("-created_at")
 
@@ -58,16 +64,25 @@ async def invite(caller: Caller, merchant_id: str, email: str, role: Role) -> Se
     if await Membership.exists(merchant_id=merchant_id, user__email=email):
         raise invalid("email", "This person is already a member")
     await _expire_stale_invitations(merchant_id, email)
-    await _check_room_for_invitation(merchant_id)
     token = security.new_invitation_token()
     try:
-        invitation = await Invitation.create(
-            merchant_id=merchant_id, email=email, role=role,
-            token_hash=security.sha256_hex(token), pending_key=f"{merchant_id}:{email}",
-            invited_by=caller.user, expires_at=now() + INVITATION_TTL)
+        invitation = await _store_invitation(caller, merchant_id, email, role, token)
     except IntegrityError:
         raise invalid("email", "An invitation to this email is already pending") from None
     return SentInvitation(invitation, token)
+
+
+async def _store_invitation(caller: Caller, merchant_id: str, email: str, role: Role,
+                            token: str) -> Invitation:
+    """Count and insert in one transaction, the merchant row locked (PostgreSQL; SQLite
+    writes one at a time): concurrent invitations cannot pass the cap together."""
+    async with in_transaction():
+        await caps.lock(merchant_id=merchant_id)
+        await _check_room_for_invitation(merchant_id)
+        return await Invitation.create(
+            merchant_id=merchant_id, email=email, role=role,
+            token_hash=security.sha256_hex(token), pending_key=f"{merchant_id}:{email}",
+            invited_by=caller.user, expires_at=now() + INVITATION_TTL)
 
 
 async def _check_room_for_invitation(merchant_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import F
 
-from core import validation
+from core import limits, validation
 from core.clock import now
 from core.errors import invalid
 from core.names import EventType, Job, delivery_job_id
@@ -19,8 +19,11 @@ MAX_TYPE = Event._meta.fields_map["type"].max_length  # the column's size
 
 
 async def deliveries_of(event_ids: list[str]) -> list[list[WebhookDelivery]]:
+    """Each event's latest attempts, oldest first: one round of the retry schedule at most
+    (the number the query cost counts them at)."""
     rows = await WebhookDelivery.filter(event_id__in=event_ids).order_by("attempt")
-    return grouped(event_ids, rows, lambda delivery: delivery.event_id)
+    groups = grouped(event_ids, rows, lambda delivery: delivery.event_id)
+    return [attempts[-limits.DELIVERY_ATTEMPTS_PER_EVENT:] for attempts in groups]
 
 
 async def list_events(caller: Caller, merchant_id: str | None, event_type: str | None,

@@ -7,14 +7,13 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from core.permissions import role_allows
 from models.api_keys import ApiKey as ApiKeyModel
 from models.merchants import Invitation as InvitationModel
 from models.merchants import Membership as MembershipModel
 from models.merchants import Merchant as MerchantModel
 from models.users import Session as SessionModel
 from models.users import User as UserModel
-from resolvers import access, api_keys, auth, team
+from resolvers import access, api_keys, auth, merchants, team
 from schema.context import caller_of, related
 from schema.enums import Role
 
@@ -51,7 +50,7 @@ class User:
     @strawberry.field(description="The merchants this user belongs to, as far as you may see "
                                   "them: only those you belong to as well.")
     async def memberships(self, info: Info) -> list[Membership]:
-        rows = await access.memberships_seen(await info.context.visible_merchants(), self.id)
+        rows = await access.memberships_seen_by(await caller_of(info), self.id)
         return [Membership.of(row) for row in rows]
 
     @strawberry.field(description="Active sessions (logins); only for yourself.")
@@ -69,19 +68,11 @@ class MerchantSettings:
 
     @strawberry.field(description="Shown to the merchant's members; null for API keys.")
     async def webhook_url(self, info: Info) -> str | None:
-        allowed = await member_may(info, self.model.id, "settings:read")
-        return self.model.webhook_url if allowed else None
+        return await merchants.webhook_url_seen_by(await caller_of(info), self.model)
 
     @strawberry.field(description="Shown to OWNER and ADMIN only; null for others.")
     async def webhook_secret(self, info: Info) -> str | None:
-        allowed = await member_may(info, self.model.id, "settings:read_secret")
-        return self.model.webhook_secret if allowed else None
-
-
-async def member_may(info: Info, merchant_id: str, permission: str) -> bool:
-    """Whether the calling user's role in the merchant grants `permission` (CONTRACT §10)."""
-    role = await info.context.role_in(merchant_id)
-    return role is not None and role_allows(role, permission)
+        return await merchants.webhook_secret_seen_by(await caller_of(info), self.model)
 
 
 @strawberry.type
@@ -109,21 +100,18 @@ class Merchant:
 
     @strawberry.field
     async def members(self, info: Info) -> list[Membership]:
-        if not await member_may(info, self.id, "members:read"):
-            return []
-        return [Membership.of(m) for m in await team.members(self.id)]
+        return [Membership.of(m) for m in await team.members_seen_by(await caller_of(info),
+                                                                      self.id)]
 
     @strawberry.field(description="Pending invitations; for roles that may invite.")
     async def invitations(self, info: Info) -> list[Invitation]:
-        if not await member_may(info, self.id, "members:invite"):
-            return []
-        return [Invitation.of(i) for i in await team.invitations(self.id)]
+        return [Invitation.of(i) for i in await team.invitations_seen_by(await caller_of(info),
+                                                                          self.id)]
 
     @strawberry.field(description="API keys (never their secrets); OWNER and ADMIN only.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
-        if not await member_may(info, self.id, "api_keys:read"):
-            return []
-        return [ApiKey.of(k) for k in await api_keys.keys_of(self.id)]
+        return [ApiKey.of(k) for k in await api_keys.keys_seen_by(await caller_of(info),
+                                                                   self.id)]
 
 
 @strawberry.type

@@ -259,16 +259,17 @@ class AccountQuery:
 @strawberry.type
 class AccountMutation:
     @strawberry.mutation
-    async def register(self, input: RegisterInput) -> RegisterPayload:
-        return await payload(RegisterPayload,
-                             auth.register(input.name, input.email, input.password),
+    async def register(self, info: Info, input: RegisterInput) -> RegisterPayload:
+        action = auth.register(input.name, input.email, input.password,
+                               info.context.auth_throttle())
+        return await payload(RegisterPayload, action,
                              lambda user: {"user": User.of(user)})
 
     @strawberry.mutation
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         agent = info.context.request.headers.get("user-agent")
-        return await payload(LoginPayload, auth.login(input.email, input.password, agent),
-                             _login_fields)
+        action = auth.login(input.email, input.password, info.context.auth_throttle(), agent)
+        return await payload(LoginPayload, action, _login_fields)
 
     @strawberry.mutation
     async def refresh_token(self, input: RefreshTokenInput) -> LoginPayload:
@@ -283,7 +284,7 @@ class AccountMutation:
     async def change_password(self, info: Info,
                               input: ChangePasswordInput) -> ChangePasswordPayload:
         action = auth.change_password(await caller_of(info), input.old_password,
-                                      input.new_password)
+                                      input.new_password, info.context.auth_throttle())
         return await payload(ChangePasswordPayload, action, _ok)
 
     @strawberry.mutation

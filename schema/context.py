@@ -8,9 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from strawberry.types import Info
 
-from core.permissions import Role
+from core.proxies import client_ip
+from core.ratelimit import Limits
 from resolvers import api_keys, auth
-from resolvers.access import ANONYMOUS, Caller, role_of, visible_merchant_ids
+from resolvers.access import Caller
 
 
 def presented_api_key(request: Request) -> str | None:
@@ -28,7 +29,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authenticate(request: Request) -> Caller:
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     key = presented_api_key(request)
     if key is not None:
         return Caller(api_key=await api_keys.authenticate(key), ip=ip)
@@ -37,16 +38,15 @@ async def authenticate(request: Request) -> Caller:
         caller = await auth.authenticate_access_token(token)
         caller.ip = ip
         return caller
-    return Caller(ip=ip) if ip else ANONYMOUS
+    return Caller(ip=ip)
 
 
 @dataclass
 class Context:
     request: Request
     response: Any = None
+    limits: Limits | None = None
     _caller: Caller | None = None
-    _roles: dict[str, Role | None] = field(default_factory=dict)
-    _visible: frozenset[str] | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
 
     async def caller(self) -> Caller:
@@ -54,21 +54,9 @@ class Context:
             self._caller = await authenticate(self.request)
         return self._caller
 
-    async def visible_merchants(self) -> frozenset[str]:
-        """The merchants this caller may see anything of (resolvers.access), once per
-        request."""
-        if self._visible is None:
-            self._visible = await visible_merchant_ids(await self.caller())
-        return self._visible
-
-    async def role_in(self, merchant_id: str) -> Role | None:
-        """The calling user's role in a merchant, looked up once per request."""
-        caller = await self.caller()
-        if caller.user is None:
-            return None
-        if merchant_id not in self._roles:
-            self._roles[merchant_id] = await role_of(caller.user.id, merchant_id)
-        return self._roles[merchant_id]
+    def auth_throttle(self) -> auth.AuthThrottle:
+        """The per-email and per-IP limits of login, register and changePassword."""
+        return auth.AuthThrottle(self.limits, client_ip(self.request))
 
 
 async def caller_of(info: Info) -> Caller:

@@ -16,6 +16,7 @@ from models.events import WebhookDelivery as DeliveryModel
 from models.payment_intents import PaymentIntent as IntentModel
 from models.payment_intents import Refund as RefundModel
 from resolvers import paging, payment_intents, webhooks
+from resolvers.payment_intents import shopper
 from schema.enums import CaptureMethod, PaymentIntentStatus
 
 T = TypeVar("T")
@@ -28,11 +29,26 @@ class CardDetails:
     exp_month: int
     exp_year: int
 
+    @staticmethod
+    def of(intent: IntentModel) -> CardDetails | None:
+        """The last card tried: brand, last 4 and expiry, all that is ever stored."""
+        if not intent.card_last4:
+            return None
+        return CardDetails(brand=intent.card_brand, last4=intent.card_last4,
+                           exp_month=intent.card_exp_month, exp_year=intent.card_exp_year)
+
 
 @strawberry.type
 class PaymentError:
     code: str = strawberry.field(description='The issuer\'s response code, e.g. "51".')
     message: str
+
+    @staticmethod
+    def of(intent: IntentModel) -> PaymentError | None:
+        if not intent.last_error_code:
+            return None
+        return PaymentError(code=intent.last_error_code,
+                            message=intent.last_error_message or "")
 
 
 @strawberry.type
@@ -154,18 +170,11 @@ class PaymentIntent:
 
     @strawberry.field
     def card(self) -> CardDetails | None:
-        m = self.model
-        if not m.card_last4:
-            return None
-        return CardDetails(brand=m.card_brand, last4=m.card_last4, exp_month=m.card_exp_month,
-                           exp_year=m.card_exp_year)
+        return CardDetails.of(self.model)
 
     @strawberry.field
     def last_payment_error(self) -> PaymentError | None:
-        if not self.model.last_error_code:
-            return None
-        return PaymentError(code=self.model.last_error_code,
-                            message=self.model.last_error_message or "")
+        return PaymentError.of(self.model)
 
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
@@ -174,18 +183,67 @@ class PaymentIntent:
 
 @strawberry.type
 class CheckoutSession:
-    """What the shopper's browser may see: never the client secret or the merchant's data."""
+    """What the holder of the client secret (the shopper) may see (CONTRACT §12.3): never the
+    client secret, metadata, the customer's email, the order id or refunds."""
 
-    id: strawberry.ID
-    status: PaymentIntentStatus
-    amount: int
-    currency: str
-    description: str | None
-    merchant_name: str
-    expires_at: datetime
-    remaining_attempts: int
-    success_url: str
-    cancel_url: str | None
+    model: strawberry.Private[IntentModel]
+
+    @staticmethod
+    def of(model: IntentModel) -> CheckoutSession:
+        return CheckoutSession(model=model)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.id)
+
+    @strawberry.field
+    def status(self) -> PaymentIntentStatus:
+        return self.model.effective_status(now())
+
+    @strawberry.field
+    def amount(self) -> int:
+        return self.model.amount
+
+    @strawberry.field
+    def currency(self) -> str:
+        return self.model.currency
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.model.description
+
+    @strawberry.field
+    async def merchant_name(self) -> str:
+        return await shopper.merchant_name(self.model)
+
+    @strawberry.field
+    def expires_at(self) -> datetime:
+        return self.model.expires_at
+
+    @strawberry.field(description="Cards the shopper may still try: 0 once the intent cannot "
+                                  "be paid any more.")
+    def remaining_attempts(self) -> int:
+        return shopper.remaining_attempts(self.model, now())
+
+    @strawberry.field
+    def success_url(self) -> str:
+        return self.model.success_url
+
+    @strawberry.field
+    def cancel_url(self) -> str | None:
+        return self.model.cancel_url
+
+    @strawberry.field
+    def attempt_count(self) -> int:
+        return self.model.attempt_count
+
+    @strawberry.field
+    def last_payment_error(self) -> PaymentError | None:
+        return PaymentError.of(self.model)
+
+    @strawberry.field
+    def card(self) -> CardDetails | None:
+        return CardDetails.of(self.model)
 
 
 @strawberry.type

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from core.clock import now
 from core.errors import UserError
 from models.payment_intents import PaymentIntent as IntentModel
 from resolvers import payment_intents, webhooks
+from resolvers.access import Caller
+from resolvers.payment_intents import shopper
 from schema.context import caller_of
 from schema.enums import CaptureMethod, PaymentIntentStatus
 from schema.inputs import gateway_input
@@ -119,13 +122,23 @@ def _intent(model: IntentModel) -> dict:
     return {"payment_intent": PaymentIntent.of(model)}
 
 
-def checkout_session_of(intent: IntentModel) -> CheckoutSession:
-    return CheckoutSession(
-        id=intent.id, status=intent.effective_status(now()), amount=intent.amount,
-        currency=intent.currency, description=intent.description,
-        merchant_name=intent.merchant.business_name, expires_at=intent.expires_at,
-        remaining_attempts=max(0, intent.max_attempts - intent.attempt_count),
-        success_url=intent.success_url, cancel_url=intent.cancel_url)
+@strawberry.type
+class ConfirmPaymentIntentPayload:
+    user_errors: list[UserErrorType]
+    checkout_session: CheckoutSession | None = strawberry.field(
+        default=None, description="The shopper's view; also on PAYMENT_DECLINED.")
+    payment_intent: PaymentIntent | None = strawberry.field(
+        default=None, description="Null unless the request carries the API key of the "
+                                  "intent's merchant.")
+
+
+def _confirmed(caller: Caller) -> Callable[[IntentModel], dict]:
+    """The confirm's payload: the shopper's view, and the whole intent for its merchant."""
+    def build(model: IntentModel) -> dict:
+        merchant_view = shopper.merchant_sees_confirmed_intent(caller, model)
+        return {"checkout_session": CheckoutSession.of(model),
+                "payment_intent": PaymentIntent.of(model) if merchant_view else None}
+    return build
 
 
 @strawberry.type
@@ -148,8 +161,7 @@ class PaymentQuery:
     async def checkout_session(self, id: strawberry.ID,
                                client_secret: str) -> CheckoutSession | None:
         try:
-            return checkout_session_of(await payment_intents.checkout_session(id,
-                                                                              client_secret))
+            return CheckoutSession.of(await payment_intents.checkout_session(id, client_secret))
         except UserError:
             return None
 
@@ -203,14 +215,16 @@ class PaymentMutation:
         return await payload(RefundPayload, action, lambda pair: {
             "refund": Refund.of(pair[0]), "payment_intent": PaymentIntent.of(pair[1])})
 
-    @strawberry.mutation(description="With the intent's client secret (the shopper).")
-    async def confirm_payment_intent(self, input: ConfirmPaymentIntentInput
-                                     ) -> PaymentIntentPayload:
+    @strawberry.mutation(description="With the intent's client secret (the shopper). The "
+                                     "merchant's API key also returns the whole intent.")
+    async def confirm_payment_intent(self, info: Info, input: ConfirmPaymentIntentInput
+                                     ) -> ConfirmPaymentIntentPayload:
+        caller = await caller_of(info)  # before paying: a bad key must not follow a payment
         card = payment_intents.CardInput(
             number=input.card.number, cardholder_name=input.card.cardholder_name,
             exp_month=input.card.exp_month, exp_year=input.card.exp_year, cvc=input.card.cvc)
         action = payment_intents.confirm(input.id, input.client_secret, card)
-        return await payload(PaymentIntentPayload, action, _intent)
+        return await payload(ConfirmPaymentIntentPayload, action, _confirmed(caller))
 
     @strawberry.mutation(description="Sends a webhook.test event to the merchant's URL.")
     async def send_test_webhook(self, info: Info, input: SendTestWebhookInput) -> EventPayload:

@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.accounts import AccountMutation, AccountQuery
+from schema.cost import QueryCost
 from schema.errors import log_unexpected
 from schema.hygiene import guard_root_fields
 from schema.payments import PaymentMutation, PaymentQuery
@@ -44,13 +45,16 @@ class GatewaySchema(strawberry.Schema):
         log_unexpected(errors)  # coded errors are answers, not incidents
 
 
-def build_schema(introspection: bool = True) -> strawberry.Schema:
+def build_schema(introspection: bool = True,
+                 max_query_cost: int | None = None) -> strawberry.Schema:
+    """`max_query_cost` defaults to the settings' MAX_QUERY_COST (CONTRACT §12.7)."""
     # Factories, not instances: each request gets its own extension objects.
     extensions = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, LIMIT_RULES),
         partial(ValidationCache, maxsize=512),
+        QueryCost.factory(max_query_cost),  # after validation: costs only valid documents
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -223,10 +223,10 @@ async def worker(settings, app):
                                handle_signals=False)
     task = asyncio.create_task(arq_worker.main())
     yield arq_worker
-    await arq_worker.close()
-    task.cancel()
+    task.cancel()  # stop polling first: closing the pool under a poll breaks the poll
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await arq_worker.close()
 
 
 @pytest_asyncio.fixture(scope="session")

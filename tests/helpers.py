@@ -126,9 +126,13 @@ INTENT_FIELDS = """id merchantId status amount currency captureMethod descriptio
 CREATE_INTENT = """mutation($input: CreatePaymentIntentInput!) {
   createPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
 }""".replace("INTENT", INTENT_FIELDS)
+SESSION_FIELDS = """id status amount currency description merchantName expiresAt
+  remainingAttempts successUrl cancelUrl attemptCount lastPaymentError { code message }
+  card { brand last4 expMonth expYear }"""
 CONFIRM = """mutation($input: ConfirmPaymentIntentInput!) {
-  confirmPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
+  confirmPaymentIntent(input: $input) { checkoutSession { SESSION } paymentIntent { INTENT }
+    userErrors { code field message } }
+}""".replace("SESSION", SESSION_FIELDS).replace("INTENT", INTENT_FIELDS)
 CAPTURE = """mutation($input: CapturePaymentIntentInput!) {
   capturePaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
 }""".replace("INTENT", INTENT_FIELDS)
@@ -190,16 +194,21 @@ async def create_intent(client: httpx.AsyncClient, shop: Shop, **fields) -> dict
     return created["paymentIntent"]
 
 
-async def confirm(client: httpx.AsyncClient, intent: dict, number: str = VISA,
+async def confirm(client: httpx.AsyncClient, intent: dict, number: str = VISA, *,
+                  api_key: str | None = None, token: str | None = None,
                   **card_changes) -> dict:
+    """The shopper's confirm, with the client secret only; with `api_key` (the merchant's
+    server), the payload's `paymentIntent` is filled too."""
     return payload_of(await gql(client, CONFIRM, {"input": {
         "id": intent["id"], "clientSecret": intent["clientSecret"],
-        "card": card(number, **card_changes)}}), "confirmPaymentIntent")
+        "card": card(number, **card_changes)}}, api_key=api_key, token=token),
+        "confirmPaymentIntent")
 
 
 async def paid_intent(client: httpx.AsyncClient, shop: Shop, **fields) -> dict:
+    """A captured (or, MANUAL, authorized) intent as its merchant reads it."""
     intent = await create_intent(client, shop, **fields)
-    confirmed = await confirm(client, intent)
+    confirmed = await confirm(client, intent, api_key=shop.api_key)
     assert confirmed["userErrors"] == [], confirmed
     return confirmed["paymentIntent"]
 

@@ -149,7 +149,7 @@ async def test_checkout_and_graphql_share_one_confirm(client, shop):
     intent = await create_intent(client, shop)
     await post(client, intent, number=DECLINE_CARDS["05"])
     second = await confirm(client, intent, DECLINE_CARDS["05"])
-    assert second["paymentIntent"]["attemptCount"] == 2
+    assert second["checkoutSession"]["attemptCount"] == 2
     response = await post(client, intent)
     assert response.status_code == 303
 

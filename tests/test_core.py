@@ -11,7 +11,7 @@ from core import webhooks as hooks
 from core.config import load_settings, read_dotenv
 from core.errors import ErrorCode, UserError
 from core.permissions import Role, may_assign, role_allows
-from core.ratelimit import RateLimiter
+from core.ratelimit import LocalStore, Rate, RateLimiter
 
 
 def field_of(error: pytest.ExceptionInfo) -> tuple:
@@ -176,11 +176,14 @@ def test_roles():
     assert may_assign(Role.ADMIN, Role.ADMIN) and not may_assign(Role.MANAGER, Role.ADMIN)
 
 
-def test_rate_limiter():
-    limiter = RateLimiter(per_second=2, burst_seconds=1)
-    assert [limiter.retry_after("a", 0.0) for _ in range(3)] == [0, 0, 1]
-    assert limiter.retry_after("b", 0.0) == 0
-    assert limiter.retry_after("a", 0.5) == 0
+async def test_rate_limiter():
+    clock = [0.0]
+    limiter = RateLimiter("test", Rate.steady(per_second=2, burst_seconds=1),
+                          LocalStore(clock=lambda: clock[0]))
+    assert [await limiter.retry_after("a") for _ in range(3)] == [0, 0, 1]
+    assert await limiter.retry_after("b") == 0
+    clock[0] = 0.5
+    assert await limiter.retry_after("a") == 0
 
 
 def test_ttl_cache(monkeypatch):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from core.ratelimit import RateLimiter
+from core.config import get_settings
+from core.ratelimit import Limits, LocalStore, Rate, RateLimiter
 from tests.helpers import REGISTER, error_code, gql
 
 
@@ -53,9 +54,28 @@ def nested(levels: int) -> str:
     return "{ " + inner + " }"
 
 
+def bare_view(**schema_options):
+    """The GraphQL endpoint alone (no database), for what is decided before anything runs."""
+    import httpx
+
+    from schema.schema import build_schema
+    from schema.view import GraphQLView
+
+    introspection = schema_options.pop("introspection", True)
+    view = GraphQLView(build_schema(introspection=introspection, **schema_options),
+                       graphiql=introspection, limits=Limits.of(get_settings(), LocalStore()))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=view),
+                             base_url="http://testserver")
+
+
 async def test_eleven_levels_are_too_complex_ten_are_not(client):
-    assert error_code(await gql(client, nested(11))) == "QUERY_TOO_COMPLEX"
-    assert error_code(await gql(client, nested(10))) == "UNAUTHENTICATED"  # it ran
+    too_deep = await gql(client, nested(11))
+    assert error_code(too_deep) == "QUERY_TOO_COMPLEX"
+    assert "depth" in too_deep["errors"][0]["message"]
+    # Ten levels pass the depth rule; through these nested lists only their cost refuses them.
+    assert "cost" in (await gql(client, nested(10)))["errors"][0]["extensions"]
+    async with bare_view(max_query_cost=10**12) as http:
+        assert error_code(await gql(http, nested(10))) == "UNAUTHENTICATED"  # it ran
 
 
 async def test_too_many_aliases_are_too_complex(client):
@@ -90,15 +110,15 @@ async def test_unexpected_errors_are_masked_and_logged(client, monkeypatch, capl
 
 
 async def test_rate_limits_answer_with_retry_after(client, app):
-    view = app.state.graphql
-    saved = view.ip_limiter
-    view.ip_limiter = RateLimiter(per_second=1, burst_seconds=2)
+    limits = app.state.graphql.limits
+    saved = limits.graphql_ip
+    limits.graphql_ip = RateLimiter.local("ip", Rate.steady(per_second=1, burst_seconds=2))
     try:
         codes = [error_code(b) if "errors" in b else "ok"
                  for b in [await gql(client, "{ roles { role } }") for _ in range(4)]]
         limited = await client.post("/graphql", json={"query": "{ roles { role } }"})
     finally:
-        view.ip_limiter = saved
+        limits.graphql_ip = saved
     assert codes[:2] == ["ok", "ok"] and "RATE_LIMITED" in codes
     assert limited.status_code == 429
     assert limited.json()["errors"][0]["extensions"]["retryAfter"] >= 1
@@ -113,15 +133,7 @@ async def test_every_top_level_error_has_a_code(client):
 
 
 async def test_graphiql_and_introspection_can_be_turned_off():
-    import httpx
-
-    from schema.schema import build_schema
-    from schema.view import GraphQLView
-
-    view = GraphQLView(build_schema(introspection=False), graphiql=False,
-                       ip_limiter=RateLimiter(100), key_limiter=RateLimiter(100))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=view),
-                                 base_url="http://testserver") as http:
+    async with bare_view(introspection=False) as http:
         page = await http.get("/", headers={"Accept": "text/html"})
         introspection = (await http.post("/", json={
             "query": "{ __schema { types { name } } }"})).json()

@@ -103,7 +103,7 @@ async def test_jpy_and_mad(client, shop):
 
 async def test_approved_cards_capture_automatically(client, shop):
     intent = await create_intent(client, shop)
-    paid = await confirm(client, intent, MASTERCARD)
+    paid = await confirm(client, intent, MASTERCARD, api_key=shop.api_key)
     assert paid["userErrors"] == []
     result = paid["paymentIntent"]
     assert result["status"] == "CAPTURED" and result["amountCaptured"] == 9999
@@ -114,7 +114,7 @@ async def test_approved_cards_capture_automatically(client, shop):
 
 async def test_manual_capture_authorizes_then_captures_part(client, shop):
     intent = await create_intent(client, shop, captureMethod="MANUAL")
-    authorized = (await confirm(client, intent))["paymentIntent"]
+    authorized = (await confirm(client, intent, api_key=shop.api_key))["paymentIntent"]
     assert authorized["status"] == "AUTHORIZED" and authorized["amountCapturable"] == 9999
     too_much = await run(client, CAPTURE, "capturePaymentIntent", shop.api_key,
                          id=intent["id"], amount=10_000)
@@ -136,7 +136,7 @@ async def test_each_decline_card(client, shop, code):
     intent = await create_intent(client, shop)
     declined = await confirm(client, intent, DECLINE_CARDS[code])
     assert user_error_codes(declined) == ["PAYMENT_DECLINED"]
-    result = declined["paymentIntent"]
+    result = declined["checkoutSession"]
     assert result["status"] == "AWAITING_PAYMENT_METHOD"
     assert result["lastPaymentError"]["code"] == code
     assert result["attemptCount"] == 1
@@ -145,7 +145,7 @@ async def test_each_decline_card(client, shop, code):
 async def test_unknown_valid_card_is_declined_05(client, shop):
     intent = await create_intent(client, shop)
     declined = await confirm(client, intent, "4111 1111 1111 1111")
-    assert declined["paymentIntent"]["lastPaymentError"]["code"] == "05"
+    assert declined["checkoutSession"]["lastPaymentError"]["code"] == "05"
 
 
 async def test_five_declines_fail_the_intent(client, shop):
@@ -153,8 +153,8 @@ async def test_five_declines_fail_the_intent(client, shop):
     for attempt in range(1, 6):
         declined = await confirm(client, intent, DECLINE_CARDS["51"])
         assert user_error_codes(declined) == ["PAYMENT_DECLINED"]
-        assert declined["paymentIntent"]["attemptCount"] == attempt
-    assert declined["paymentIntent"]["status"] == "FAILED"
+        assert declined["checkoutSession"]["attemptCount"] == attempt
+    assert declined["checkoutSession"]["status"] == "FAILED"
     after = await confirm(client, intent)
     assert user_error_codes(after) == ["MAX_ATTEMPTS_REACHED"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -263,3 +264,19 @@ async def test_the_deep_walk_is_refused_by_its_cost_before_it_runs(client):
     answer = await gql(client, DEEP_WALK, token=staff.token)
     assert error_code(answer) == "QUERY_TOO_COMPLEX"
     assert answer["data"] is None
+
+
+async def test_concurrent_invitations_never_pass_the_cap(client):
+    owner = await register_and_login(client, "owner")
+    merchant_id = await create_merchant(client, owner)
+    await Invitation.bulk_create([
+        Invitation(merchant_id=merchant_id, email=f"i{n}@shop.test", role=Role.STAFF,
+                   token_hash=security.sha256_hex(f"{merchant_id}-{n}"),
+                   pending_key=f"{merchant_id}:i{n}@shop.test",
+                   expires_at=datetime.now(UTC) + timedelta(days=1))
+        for n in range(limits.PENDING_INVITATIONS_PER_MERCHANT - 2)])
+    answers = await asyncio.gather(*[invite(client, owner, merchant_id, "STAFF")
+                                     for _ in range(6)])
+    assert sum(a["userErrors"] == [] for a in answers) == 2
+    assert {c for a in answers for c in user_error_codes(a)} == {"VALIDATION_ERROR"}
+    assert await Invitation.filter(merchant_id=merchant_id, status="pending").count() == 100

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import cards, security
+from core import cards, limits, security
 from core.errors import ErrorCode, UserError
 from core.names import EventType
 from models.payment_intents import PAID, CaptureMethod, IntentStatus, PaymentIntent, Refund
@@ -176,12 +176,16 @@ def decide_refund(amount: int | None, reason: str | None) -> Decision:
         to_refund = left if amount is None else amount
         if to_refund > left:
             raise refuse(f"Cannot refund {to_refund}: only {left} is left to refund")
+        if intent.refund_count >= limits.REFUNDS_PER_INTENT:
+            raise refuse(f"A payment takes at most {limits.REFUNDS_PER_INTENT} refunds; "
+                         f"refund the rest at once")
         refunded = intent.amount_refunded + to_refund
         refund = Refund(id=security.new_id("re"), payment_intent_id=intent.id,
                         amount=to_refund, reason=reason, created_at=moment)
         status = Status.REFUNDED if refunded == intent.amount_captured \
             else Status.PARTIALLY_REFUNDED
-        return Change({"status": status, "amount_refunded": refunded},
+        return Change({"status": status, "amount_refunded": refunded,
+                       "refund_count": intent.refund_count + 1},
                       [EventType.PAYMENT_INTENT_REFUNDED], refund=refund)
     return decide
 

@@ -29,12 +29,22 @@ INSERTS = [
     "INSERT INTO invitations (id, merchant_id, email, role, token, status, expires_at, "
     f"created_at) VALUES ('inv_pending', 'mer_shop', 'i@shop.test', 'STAFF', '{RAW_TOKEN}', "
     "'pending', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    "INSERT INTO payment_intents (id, merchant_id, status, amount, currency, capture_method, "
+    "success_url, client_secret, expires_at, created_at, updated_at, attempt_count, "
+    "max_attempts, amount_capturable, amount_captured, amount_refunded, version) VALUES "
+    "('pi_paid', 'mer_shop', 'PARTIALLY_REFUNDED', 1000, 'USD', 'AUTOMATIC', 'https://s.test', "
+    "'pi_secret_x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1, 5, 0, 1000, "
+    "300, 3)",
+    "INSERT INTO refunds (id, payment_intent_id, amount, status, created_at) VALUES "
+    "('re_1', 'pi_paid', 100, 'succeeded', CURRENT_TIMESTAMP), "
+    "('re_2', 'pi_paid', 200, 'succeeded', CURRENT_TIMESTAMP)",
 ]
 
 
 def migrate(database_url: str, target: str) -> None:
-    subprocess.run([sys.executable, "-c", MIGRATE_TO, database_url, target], cwd=ROOT,
-                   check=True, capture_output=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", MIGRATE_TO, database_url, target], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -68,9 +78,19 @@ async def _postgres(url: str, sql: str) -> list[tuple]:
 async def test_stored_invitation_tokens_become_their_hashes(database):
     url, run = database
     migrate(url, "models.0002_partial_sweep_indexes")
-    for statement in INSERTS:
+    for statement in INSERTS[:3]:
         await run(statement)
     migrate(url, "models")
     [(stored, status)] = await run("SELECT token_hash, status FROM invitations")
     assert stored == hashlib.sha256(RAW_TOKEN.encode()).hexdigest()
     assert status == "pending"
+
+
+async def test_intents_count_the_refunds_they_already_have(database):
+    url, run = database
+    migrate(url, "models.0003_invitation_token_hash")
+    for statement in INSERTS[:2] + INSERTS[3:]:
+        await run(statement)
+    migrate(url, "models")
+    assert await run("SELECT refund_count FROM payment_intents") == [(2,)]
+    assert len(await run("SELECT id FROM refunds")) == 2  # nothing lost on the way

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import cards
+from core import cards, limits
 from core.errors import ErrorCode, UserError
 from core.names import EventType as E
 from models.payment_intents import CaptureMethod, PaymentIntent
@@ -80,7 +80,8 @@ TABLE = [
      d.decide_auto_void(LIFETIME), S.VOIDED, {"close_reason": "authorization_expired"},
      [E.PAYMENT_INTENT_VOIDED]),
     ("CAPTURED, refund of part -> PARTIALLY_REFUNDED", intent(**CAPTURED),
-     d.decide_refund(2_500, "damaged"), S.PARTIALLY_REFUNDED, {"amount_refunded": 2_500},
+     d.decide_refund(2_500, "damaged"), S.PARTIALLY_REFUNDED,
+     {"amount_refunded": 2_500, "refund_count": 1},
      [E.PAYMENT_INTENT_REFUNDED]),
     ("PARTIALLY_REFUNDED, refund of part -> PARTIALLY_REFUNDED",
      intent(status=S.PARTIALLY_REFUNDED, amount_captured=10_000, amount_refunded=2_500),
@@ -156,6 +157,10 @@ REFUSED = [
     ("refund more than is left",
      intent(status=S.PARTIALLY_REFUNDED, amount_captured=10_000, amount_refunded=9_000),
      d.decide_refund(1_001, None), ErrorCode.INVALID_STATE),
+    ("refund once more than the cap",
+     intent(status=S.PARTIALLY_REFUNDED, amount_captured=10_000, amount_refunded=100,
+            refund_count=limits.REFUNDS_PER_INTENT),
+     d.decide_refund(1, None), ErrorCode.INVALID_STATE),
     ("refund a refunded intent", intent(status=S.REFUNDED, amount_captured=10_000,
                                         amount_refunded=10_000),
      d.decide_refund(None, None), ErrorCode.INVALID_STATE),
