@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the API in embedded mode (SQLite under ./data, in-process tasks)
 	$(BIN)/python main.py serve
 
+PYTEST_WORKERS ?= 3  # pytest-xdist processes: the tests mostly wait on I/O, so more than cores
+
 test: $(STAMP) chromium  ## every test, on SQLite and on PostgreSQL + Redis, and in Chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 chromium:  ## Debian's Chromium for the browser tests (Playwright never downloads one)
 	@command -v chromium >/dev/null 2>&1 || { \

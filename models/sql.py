@@ -208,7 +208,7 @@ def _iso_sql(column: str) -> str:
 
 
 # `intent_snapshot` in PostgreSQL, over a payment_intents row named x: the bulk expiry builds
-# its events without fetching the rows. tests/test_webhooks.py holds the two equal.
+# its events without fetching the rows. tests/contract/test_webhooks.py holds the two equal.
 INTENT_SNAPSHOT_SQL = f"""jsonb_build_object(
     'id', x.id, 'object', 'payment_intent', 'merchant_id', x.merchant_id,
     'status', x.status, 'amount', x.amount, 'currency', x.currency,

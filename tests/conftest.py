@@ -149,6 +149,20 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def shop(client):
+    """A merchant ready to take payments: its owner and an API key (tests/helpers.Shop)."""
+    from tests.helpers import open_shop
+
+    return await open_shop(client)
+
+
+@pytest.fixture
+def inbox(receiver):
+    """A fresh endpoint on the shared webhook receiver."""
+    return receiver.inbox()
+
+
+@pytest.fixture
 def backend(settings: Settings) -> str:
     return "postgres" if settings.database_url.startswith("postgres") else "sqlite"
 
@@ -226,6 +240,8 @@ async def worker(settings, app):
     task.cancel()  # stop polling first: closing the pool under a poll breaks the poll
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    # let the jobs in flight finish (arq's close would cancel them), then close
+    await asyncio.gather(*arq_worker.tasks.values(), return_exceptions=True)
     await arq_worker.close()
 
 

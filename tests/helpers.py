@@ -118,35 +118,35 @@ async def add_member(client: httpx.AsyncClient, owner: Account, merchant_id: str
     return member
 
 
-INTENT_FIELDS = """id merchantId status amount currency captureMethod description orderId
+# Fragments for the selections the tests repeat; each document appends the ones it spreads.
+INTENT_FRAGMENT = """fragment IntentFields on PaymentIntent {
+  id merchantId status amount currency captureMethod description orderId
   customerEmail metadata successUrl cancelUrl clientSecret checkoutUrl expiresAt createdAt
   attemptCount maxAttempts amountCapturable amountCaptured amountRefunded
   card { brand last4 expMonth expYear } lastPaymentError { code message }
-  refunds { id amount reason status }"""
-CREATE_INTENT = """mutation($input: CreatePaymentIntentInput!) {
-  createPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
-SESSION_FIELDS = """id status amount currency description merchantName expiresAt
+  refunds { id amount reason status } }"""
+SESSION_FRAGMENT = """fragment SessionFields on CheckoutSession {
+  id status amount currency description merchantName expiresAt
   remainingAttempts successUrl cancelUrl attemptCount lastPaymentError { code message }
-  card { brand last4 expMonth expYear }"""
-CONFIRM = """mutation($input: ConfirmPaymentIntentInput!) {
-  confirmPaymentIntent(input: $input) { checkoutSession { SESSION } paymentIntent { INTENT }
-    userErrors { code field message } }
-}""".replace("SESSION", SESSION_FIELDS).replace("INTENT", INTENT_FIELDS)
-CAPTURE = """mutation($input: CapturePaymentIntentInput!) {
-  capturePaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
-VOID = """mutation($input: VoidPaymentIntentInput!) {
-  voidPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
-CANCEL = """mutation($input: PaymentIntentActionInput!) {
-  cancelPaymentIntent(input: $input) { paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
-REFUND = """mutation($input: RefundPaymentIntentInput!) {
-  refundPaymentIntent(input: $input) { refund { id paymentIntentId amount reason status }
-    paymentIntent { INTENT } userErrors { code field message } }
-}""".replace("INTENT", INTENT_FIELDS)
-INTENT = "query($id: ID!) { paymentIntent(id: $id) { FIELDS } }".replace("FIELDS", INTENT_FIELDS)
+  card { brand last4 expMonth expYear } }"""
+ERRORS = "userErrors { code field message }"
+
+
+def intent_mutation(name: str, input_type: str, extra: str = "") -> str:
+    """A payment mutation answering the whole intent (and `extra` payload fields)."""
+    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {extra} "
+            f"paymentIntent {{ ...IntentFields }} {ERRORS} }} }}\n{INTENT_FRAGMENT}")
+
+
+CREATE_INTENT = intent_mutation("createPaymentIntent", "CreatePaymentIntentInput")
+CONFIRM = intent_mutation("confirmPaymentIntent", "ConfirmPaymentIntentInput",
+                          "checkoutSession { ...SessionFields }") + "\n" + SESSION_FRAGMENT
+CAPTURE = intent_mutation("capturePaymentIntent", "CapturePaymentIntentInput")
+VOID = intent_mutation("voidPaymentIntent", "VoidPaymentIntentInput")
+CANCEL = intent_mutation("cancelPaymentIntent", "PaymentIntentActionInput")
+REFUND = intent_mutation("refundPaymentIntent", "RefundPaymentIntentInput",
+                         "refund { id paymentIntentId amount reason status }")
+INTENT = f"query($id: ID!) {{ paymentIntent(id: $id) {{ ...IntentFields }} }}\n{INTENT_FRAGMENT}"
 INTENTS = """query($merchantId: ID, $status: PaymentIntentStatus, $first: Int, $after: String) {
   paymentIntents(merchantId: $merchantId, status: $status, first: $first, after: $after) {
     edges { cursor node { id status amount } } pageInfo { hasNextPage endCursor } } }"""

@@ -21,7 +21,6 @@ from tests.helpers import (
     REGISTER,
     UPDATE_SETTINGS,
     create_intent,
-    open_shop,
     payload_of,
     unique_email,
 )
@@ -51,10 +50,6 @@ def only_user_error(answer: dict, field: str) -> dict:
     assert len(payload["userErrors"]) == 1, payload
     return payload["userErrors"][0]
 
-
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
 
 
 BAD_TEXT = {"lone surrogate": "ab\ud800cd", "NUL": "ab\x00cd", "escape": "ab\x1bcd",

@@ -32,11 +32,6 @@ from tests.helpers import (
 )
 
 
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
-
-
 async def run(client, document, field, api_key=None, token=None, **values):
     return payload_of(await gql(client, document, {"input": values}, api_key=api_key,
                                 token=token), field)

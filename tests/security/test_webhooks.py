@@ -3,8 +3,6 @@ failure of any kind leaves an event pending with no attempt recorded."""
 
 from __future__ import annotations
 
-import pytest
-
 from core.config import get_settings, use_settings
 from models.merchants import Merchant
 from tests.helpers import (
@@ -12,17 +10,11 @@ from tests.helpers import (
     UPDATE_SETTINGS,
     create_intent,
     gql,
-    open_shop,
     payload_of,
     set_webhook_url,
     user_error_codes,
 )
 from tests.receiver import wait_for
-
-
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
 
 
 async def first_delivery(client, shop) -> dict | None:

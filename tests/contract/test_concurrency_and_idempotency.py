@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from tests.helpers import (
     CANCEL,
     CAPTURE,
@@ -20,11 +18,6 @@ from tests.helpers import (
     payload_of,
     user_error_codes,
 )
-
-
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
 
 
 def intent_input(**changes):

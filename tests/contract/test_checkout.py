@@ -5,14 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
-from tests.helpers import DECLINE_CARDS, INTENT, confirm, create_intent, gql, open_shop
-
-
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
+from tests.helpers import DECLINE_CARDS, INTENT, confirm, create_intent, gql
 
 
 def page_url(intent: dict) -> str:

@@ -37,10 +37,6 @@ SESSION = """query($id: ID!, $secret: String!) { checkoutSession(id: $id, client
 } }"""
 
 
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
-
 
 def marked() -> dict:
     """Merchant-only values distinctive enough to grep for in a raw response."""

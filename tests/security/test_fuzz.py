@@ -39,7 +39,7 @@ from tests.helpers import (
     payload_of,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 INTROSPECTION = """query FuzzIntrospection { __schema {
   queryType { name } mutationType { name } subscriptionType { name }

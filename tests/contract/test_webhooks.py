@@ -37,16 +37,6 @@ from tests.helpers import (
 from tests.receiver import wait_for
 
 
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
-
-
-@pytest.fixture
-def inbox(receiver):
-    return receiver.inbox()
-
-
 def event_types(inbox) -> list[str]:
     return [json.loads(r.body)["type"] for r in inbox.received]
 
@@ -215,8 +205,9 @@ async def test_lost_wake_ups_are_found_by_the_sweep(client, shop, inbox, worker)
                   delivery_state=DeliveryState.PENDING,
                   next_attempt_at=now() - timedelta(minutes=1))
     await event.save()
-    await wait_for(lambda: [r for r in inbox.received
-                            if r.headers["webhook-id"] == event.id], 20)
+    arrived = await wait_for(lambda: [r for r in inbox.received
+                                      if r.headers["webhook-id"] == event.id], 20)
+    assert json.loads(arrived[0].body)["type"] == "webhook.test"
 
 
 async def test_ssrf_guard(client, shop, inbox, worker):
@@ -260,4 +251,5 @@ async def test_a_url_set_by_another_process_applies_to_the_next_event(client, sh
     await Merchant.filter(id=shop.merchant_id).update(  # as another API process would
         webhook_url=inbox.url, webhook_secret="whsec_" + "A" * 43 + "=")
     intent = await create_intent(client, shop)
-    await wait_for(lambda: [r for r in inbox.received if intent["id"] in r.body], 20)
+    arrived = await wait_for(lambda: [r for r in inbox.received if intent["id"] in r.body], 20)
+    assert json.loads(arrived[0].body)["data"]["object"]["id"] == intent["id"]
