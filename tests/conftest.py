@@ -27,7 +27,13 @@ import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
 
+from core import security
 from core.config import Settings
+
+# Argon2 with the library's parameters costs 0.1 s of CPU a hash: hundreds of accounts a run.
+# The tests' own in-process apps hash cheaply; servers started as processes keep the real one.
+security.use_password_hasher(security.PasswordHasher(time_cost=1, memory_cost=1024,
+                                                     parallelism=1))
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
