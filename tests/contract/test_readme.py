@@ -41,3 +41,14 @@ def test_demo_prints_a_checkout_url(live_server):
     url = re.search(r"(http://\S+/checkout/pi_\w+\?client_secret=pi_secret_\w+)",
                     result.stdout).group(1)
     assert httpx.get(url, timeout=5).status_code == 200
+
+
+def test_every_setting_is_in_the_configuration_table():
+    from dataclasses import fields
+
+    from core.config import Settings
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## Hosted checkout")]
+    variables = [f.metadata["env"] for f in fields(Settings) if f.metadata.get("env")]
+    assert [name for name in variables if f"`{name}`" not in table] == []
