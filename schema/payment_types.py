@@ -76,27 +76,22 @@ def refund_loader(info: Info) -> DataLoader[str, list[RefundModel]]:
 
 
 @strawberry.type
-class PaymentIntent:
-    model: strawberry.Private[IntentModel]
+class IntentFacts:
+    """The fields the merchant's PaymentIntent and the shopper's CheckoutSession share, read
+    from the stored intent. Not a type of the schema by itself."""
 
-    @staticmethod
-    def of(model: IntentModel) -> PaymentIntent:
-        return PaymentIntent(model=model)
+    model: strawberry.Private[IntentModel]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.model.id)
-
-    @strawberry.field
-    def merchant_id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.merchant_id)
 
     @strawberry.field(description="EXPIRED as soon as expiresAt passes, even before the "
                                   "worker records it.")
     def status(self) -> PaymentIntentStatus:
         return self.model.effective_status(now())
 
-    @strawberry.field
+    @strawberry.field(description="In minor units (cents).")
     def amount(self) -> int:
         return self.model.amount
 
@@ -105,12 +100,47 @@ class PaymentIntent:
         return self.model.currency
 
     @strawberry.field
-    def capture_method(self) -> CaptureMethod:
-        return self.model.capture_method
-
-    @strawberry.field
     def description(self) -> str | None:
         return self.model.description
+
+    @strawberry.field
+    def success_url(self) -> str:
+        return self.model.success_url
+
+    @strawberry.field
+    def cancel_url(self) -> str | None:
+        return self.model.cancel_url
+
+    @strawberry.field
+    def expires_at(self) -> datetime:
+        return self.model.expires_at
+
+    @strawberry.field
+    def attempt_count(self) -> int:
+        return self.model.attempt_count
+
+    @strawberry.field
+    def card(self) -> CardDetails | None:
+        return CardDetails.of(self.model)
+
+    @strawberry.field
+    def last_payment_error(self) -> PaymentError | None:
+        return PaymentError.of(self.model)
+
+
+@strawberry.type
+class PaymentIntent(IntentFacts):
+    @staticmethod
+    def of(model: IntentModel) -> PaymentIntent:
+        return PaymentIntent(model=model)
+
+    @strawberry.field
+    def merchant_id(self) -> strawberry.ID:
+        return strawberry.ID(self.model.merchant_id)
+
+    @strawberry.field
+    def capture_method(self) -> CaptureMethod:
+        return self.model.capture_method
 
     @strawberry.field
     def order_id(self) -> str | None:
@@ -124,14 +154,6 @@ class PaymentIntent:
     def metadata(self) -> JSON | None:
         return self.model.metadata
 
-    @strawberry.field
-    def success_url(self) -> str:
-        return self.model.success_url
-
-    @strawberry.field
-    def cancel_url(self) -> str | None:
-        return self.model.cancel_url
-
     @strawberry.field(description="Hand it to the shopper's browser only.")
     def client_secret(self) -> str:
         return self.model.client_secret
@@ -141,16 +163,8 @@ class PaymentIntent:
         return payment_intents.checkout_url(self.model)
 
     @strawberry.field
-    def expires_at(self) -> datetime:
-        return self.model.expires_at
-
-    @strawberry.field
     def created_at(self) -> datetime:
         return self.model.created_at
-
-    @strawberry.field
-    def attempt_count(self) -> int:
-        return self.model.attempt_count
 
     @strawberry.field
     def max_attempts(self) -> int:
@@ -169,81 +183,27 @@ class PaymentIntent:
         return self.model.amount_refunded
 
     @strawberry.field
-    def card(self) -> CardDetails | None:
-        return CardDetails.of(self.model)
-
-    @strawberry.field
-    def last_payment_error(self) -> PaymentError | None:
-        return PaymentError.of(self.model)
-
-    @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.of(r) for r in await refund_loader(info).load(self.model.id)]
 
 
 @strawberry.type
-class CheckoutSession:
+class CheckoutSession(IntentFacts):
     """What the holder of the client secret (the shopper) may see (CONTRACT §12.3): never the
     client secret, metadata, the customer's email, the order id or refunds."""
-
-    model: strawberry.Private[IntentModel]
 
     @staticmethod
     def of(model: IntentModel) -> CheckoutSession:
         return CheckoutSession(model=model)
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.model.id)
-
-    @strawberry.field
-    def status(self) -> PaymentIntentStatus:
-        return self.model.effective_status(now())
-
-    @strawberry.field
-    def amount(self) -> int:
-        return self.model.amount
-
-    @strawberry.field
-    def currency(self) -> str:
-        return self.model.currency
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.model.description
-
-    @strawberry.field
     async def merchant_name(self) -> str:
         return await shopper.merchant_name(self.model)
-
-    @strawberry.field
-    def expires_at(self) -> datetime:
-        return self.model.expires_at
 
     @strawberry.field(description="Cards the shopper may still try: 0 once the intent cannot "
                                   "be paid any more.")
     def remaining_attempts(self) -> int:
         return shopper.remaining_attempts(self.model, now())
-
-    @strawberry.field
-    def success_url(self) -> str:
-        return self.model.success_url
-
-    @strawberry.field
-    def cancel_url(self) -> str | None:
-        return self.model.cancel_url
-
-    @strawberry.field
-    def attempt_count(self) -> int:
-        return self.model.attempt_count
-
-    @strawberry.field
-    def last_payment_error(self) -> PaymentError | None:
-        return PaymentError.of(self.model)
-
-    @strawberry.field
-    def card(self) -> CardDetails | None:
-        return CardDetails.of(self.model)
 
 
 @strawberry.type
