@@ -74,3 +74,14 @@ async def test_the_connection_goes_to_the_checked_address_with_no_second_lookup(
     tls = await pinned_target("https://localhost/hook")
     assert tls.url == "https://127.0.0.1/hook"
     assert tls.extensions == {"sni_hostname": "localhost"}  # the certificate is for the name
+
+
+async def test_an_unexpected_failure_while_signing_is_a_recorded_attempt(client, shop, worker):
+    """No exception type leaves an event pending with no attempt: here a corrupt secret."""
+    await set_webhook_url(client, shop, "https://hooks.example/in")
+    await Merchant.filter(id=shop.merchant_id).update(webhook_secret="whsec_not*base64")
+    await create_intent(client, shop)
+    event = await wait_for(lambda: first_delivery(client, shop), 20)
+    attempt = event["deliveries"][0]
+    assert attempt["succeeded"] is False and "Error" in attempt["error"]
+    assert attempt["nextRetryAt"] is not None and event["deliveryState"] == "PENDING"
