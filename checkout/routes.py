@@ -172,7 +172,8 @@ async def pay(request: Request) -> Response:
 
 
 async def after_refusal(intent: PaymentIntent, refusal: UserError, form: Form) -> Response:
-    latest = refusal.result or await PaymentIntent.get(id=intent.id)
+    latest = refusal.result or await payment_intents.checkout_session(intent.id,
+                                                                      intent.client_secret)
     latest.merchant = intent.merchant
     if refusal.code is ErrorCode.VALIDATION_ERROR:
         field_name = (refusal.field or ("number",))[-1]

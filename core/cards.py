@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.errors import invalid
+from core.validation import text_problem
 
 FIELD = "card"
 
@@ -103,7 +104,7 @@ def check_card(number: str, cardholder_name: str, exp_month: int, exp_year: int,
     """Every check a card passes before the simulator sees it; raises VALIDATION_ERROR."""
     digits, brand = check_number(number)
     name = cardholder_name.strip()
-    if not name or len(name) > 100:
+    if not name or len(name) > 100 or text_problem(name):
         raise invalid((FIELD, "cardholderName"), "Enter the name on the card")
     month, year = check_expiry(exp_month, exp_year, today)
     check_cvc(cvc)

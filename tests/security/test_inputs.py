@@ -12,6 +12,7 @@ import json
 import pytest
 
 from tests.helpers import (
+    CHECKOUT_SESSION,
     CREATE_INTENT,
     EVENTS,
     INTENT,
@@ -170,3 +171,14 @@ async def test_international_domain_names_are_welcome(client, shop):
 async def test_the_checkout_page_treats_a_malformed_id_as_unknown(client, path):
     response = await client.get(path, params={"client_secret": "pi_secret_\x00"})
     assert response.status_code in (403, 404)
+
+
+async def test_the_checkout_form_holds_to_the_same_text_rule(client, shop):
+    intent = await create_intent(client, shop)
+    form = {"client_secret": intent["clientSecret"], "card_number": "4242 4242 4242 4242",
+            "cardholder_name": "Ada\x00Lovelace", "expiry": "12/35", "cvc": "123"}
+    response = await client.post(f"/checkout/{intent['id']}", data=form)
+    assert response.status_code == 400 and "name on the card" in response.text
+    session = await send(client, CHECKOUT_SESSION, {"id": intent["id"],
+                                                    "secret": intent["clientSecret"]})
+    assert session["data"]["checkoutSession"]["status"] == "AWAITING_PAYMENT_METHOD"
