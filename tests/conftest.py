@@ -279,29 +279,36 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 30) -
 class LiveServer:
     url: str
     data_dir: Path
+    pid: int
 
     @property
     def database(self) -> Path:
         return self.data_dir / "gateway.sqlite3"
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """`python main.py serve` in embedded mode, exactly as `make run` starts it."""
+@contextlib.contextmanager
+def embedded_server(data_dir: Path, **env: str):
+    """`python main.py serve` in embedded mode, exactly as `make run` starts it, on a free
+    port: the LiveServer while it runs."""
     from tests.receiver import free_port
 
     port = free_port()
-    data_dir = tmp_path_factory.mktemp("live")
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "WEBHOOK_ALLOW_PRIVATE": "1"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=env,
+    environ = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
+               "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **env}
+    environ.pop("DATABASE_URL", None)
+    environ.pop("REDIS_URL", None)
+    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=environ,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(url, process)
-        yield LiveServer(url, data_dir)
+        yield LiveServer(url, data_dir, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    with embedded_server(tmp_path_factory.mktemp("live"), WEBHOOK_ALLOW_PRIVATE="1") as server:
+        yield server

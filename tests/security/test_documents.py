@@ -8,9 +8,6 @@ document is costed before it runs and every answer says what it cost.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.parse
 
 import httpx
@@ -180,23 +177,10 @@ async def test_the_checkout_form_is_read_through_the_same_limit(client):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """`python main.py serve` (uvicorn) in embedded mode, with its process id."""
-    from tests.conftest import ROOT, wait_until_ready
-    from tests.receiver import free_port
+    from tests.conftest import embedded_server
 
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(tmp_path_factory.mktemp("bodies")),
-           "PORT": str(port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with embedded_server(tmp_path_factory.mktemp("bodies")) as server:
+        yield server.url, server.pid
 
 
 def memory_kib(pid: int) -> dict[str, int]:
