@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 from core.errors import invalid
 from core.validation import is_well_formed_id
 
 MAX_CURSOR_LENGTH = 200  # a real one is about 90 characters
+# The times a cursor may hold: every row was created in between, and every database can hold
+# them (one near year 1 or 9999 overflows on its way to UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def encode(created_at: datetime, object_id: str) -> str:
@@ -29,9 +33,12 @@ def decode(cursor: str, field: str = "after") -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
         created_text, _, object_id = raw.partition("|")
         created = datetime.fromisoformat(created_text)
-    except (ValueError, binascii.Error, UnicodeError):
+        if created.tzinfo is None:  # would be read as the server's local time
+            raise ValueError(created_text)
+        created = created.astimezone(UTC)
+    except (ValueError, OverflowError, binascii.Error, UnicodeError):
         raise _invalid(field) from None
-    if created.tzinfo is None or not is_well_formed_id(object_id):
+    if not EARLIEST <= created <= LATEST or not is_well_formed_id(object_id):
         raise _invalid(field)
     return created, object_id
 

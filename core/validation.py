@@ -99,6 +99,8 @@ def is_valid_host(host: str) -> bool:
     This keeps `;`, `,`, quotes and the like out of every header a URL's host lands in
     (the checkout page's CSP) and out of the HTTP client's IDNA encoder at delivery.
     """
+    if "%" in host:  # an IPv6 zone id: free text, and meaningless beyond this machine
+        return False
     try:
         ipaddress.ip_address(host)
         return True

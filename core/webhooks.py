@@ -43,6 +43,10 @@ def payload_body(event_id: str, event_type: str, created_at: str, data: dict[str
 NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+# Not global, though Python's tables call them so: site-local IPv6 (deprecated, still routed
+# inside some networks) and the IETF protocol assignments block.
+ALSO_PRIVATE = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("192.0.0.0/24"))
 
 
 def is_public_address(address: str) -> bool:
@@ -57,6 +61,8 @@ def is_public_address(address: str) -> bool:
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if any(ip.version == network.version and ip in network for network in ALSO_PRIVATE):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -66,7 +72,7 @@ def carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     carried = []
     if ip.ipv4_mapped:
         carried.append(ip.ipv4_mapped)
-    if ip in IPV4_COMPATIBLE or ip in NAT64_WELL_KNOWN:
+    if ip in IPV4_COMPATIBLE or ip in IPV4_TRANSLATED or ip in NAT64_WELL_KNOWN:
         carried.append(low32)
     if ip in NAT64_LOCAL_USE:  # RFC 6052: a /48 prefix splits the IPv4 around the u octet
         value = int(ip)

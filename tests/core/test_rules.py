@@ -11,7 +11,7 @@ from core import webhooks as hooks
 from core.config import load_settings, read_dotenv
 from core.errors import ErrorCode, UserError
 from core.permissions import Role, may_assign, role_allows
-from core.ratelimit import LocalStore, Rate, RateLimiter
+from core.ratelimit import LocalStore, Rate, RateLimiter, Verdict, tightest
 
 
 def field_of(error: pytest.ExceptionInfo) -> tuple:
@@ -186,6 +186,30 @@ async def test_rate_limiter():
     assert await limiter.retry_after("a") == 0
 
 
+async def test_rate_limiter_verdicts_say_what_is_left():
+    """What the X-RateLimit-* headers carry: burst, whole requests left, whole seconds until
+    full again; a refusal adds the seconds to wait."""
+    clock = [0.0]
+    limiter = RateLimiter("test", Rate.steady(per_second=2, burst_seconds=2),
+                          LocalStore(clock=lambda: clock[0]))
+    verdicts = [await limiter.take("a") for _ in range(5)]
+    assert verdicts[0] == Verdict(limit=4, remaining=3, reset=1, retry_after=0)
+    assert verdicts[3] == Verdict(limit=4, remaining=0, reset=2, retry_after=0)
+    assert verdicts[4] == Verdict(limit=4, remaining=0, reset=2, retry_after=1)
+    clock[0] = 0.75  # 1.5 tokens back: one more request, half a token left
+    assert await limiter.take("a") == Verdict(limit=4, remaining=0, reset=2, retry_after=0)
+
+
+def test_the_tightest_verdict():
+    roomy = Verdict(limit=10, remaining=8, reset=1, retry_after=0)
+    tight = Verdict(limit=2, remaining=1, reset=3, retry_after=0)
+    refused = Verdict(limit=50, remaining=0, reset=9, retry_after=2)
+    assert tightest(roomy, tight) == tight
+    assert tightest(tight, refused, roomy) == refused
+    assert Verdict(limit=2, remaining=1, reset=3, retry_after=0).headers() == {
+        "X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": "3"}
+
+
 def test_ttl_cache(monkeypatch):
     import time
 
@@ -228,7 +252,7 @@ def test_debug_logging_never_logs_query_values():
 def test_ipv6_addresses_are_judged_by_the_ipv4_they_carry():
     carrying_private = ["64:ff9b::7f00:1", "64:ff9b::a00:1", "2002:7f00:1::", "2002:a00:1::",
                         "::7f00:1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
-                        "64:ff9b:1:7f00:0:100::"]
+                        "64:ff9b:1:7f00:0:100::", "::ffff:0:7f00:1", "fec0::1", "192.0.0.8"]
     for address in carrying_private:
         assert not hooks.is_public_address(address), address
     for address in ["64:ff9b::808:808", "2002:808:808::", "::ffff:8.8.8.8",
@@ -239,7 +263,8 @@ def test_ipv6_addresses_are_judged_by_the_ipv4_they_carry():
 def test_hosts_are_dns_names_or_ip_literals():
     for host in ["example.com", "bücher.example", "127.0.0.1", "::1", "localhost"]:
         assert validation.is_valid_host(host), host
-    for host in ["xn--a.example", "a;b.com", "a,b.com", 'a"b', "a b", "-a.com", "a" * 300]:
+    for host in ["xn--a.example", "a;b.com", "a,b.com", 'a"b', "a b", "-a.com", "a" * 300,
+                 "::1%;sandbox"]:
         assert not validation.is_valid_host(host), host
 
 

@@ -119,6 +119,7 @@ def b64(text: str) -> str:
     "not a cursor!", b64("nonsense"), b64("2026-01-01T00:00:00+00:00|" + "a" * 100),
     b64("2026-01-01T00:00:00|pi_abc"), b64("2026-01-01T00:00:00+00:00|pi_\x00"),
     "A" * 5000, b64("\ud800".encode("utf-8", "surrogatepass").decode("latin-1")),
+    b64("0001-01-01T00:00:00+01:00|pi_abc"), b64("9999-12-31T23:59:59-14:00|pi_abc"),
 ])
 async def test_a_bad_cursor_is_a_validation_error_on_after(client, shop, cursor):
     for query in (INTENTS, EVENTS):
@@ -145,7 +146,8 @@ async def test_an_impossible_event_type_is_a_validation_error(client, shop, even
 
 BAD_HOSTS = ["https://a;b.example/ok", "https://a,b.example/ok", 'https://a"b.example/ok',
              "https://a'b.example/ok", "http://xn--a.example/ok", "https://-bad.example/ok",
-             "https://a b.example/ok", "https://shop.test;script-src *@x/ok"]
+             "https://a b.example/ok", "https://shop.test;script-src *@x/ok",
+             "http://[::1%;sandbox,'unsafe-inline'\"x]/"]  # a zone id is free text
 
 
 @pytest.mark.parametrize("url", BAD_HOSTS)
