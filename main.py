@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,9 +17,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from core.config import Settings, load_settings, use_settings
+from core.logs import configure_logging, log_config
 from core.ratelimit import Limits
 from models import db
 from resolvers import dispatch
+from schema.http_metrics import HTTPMetrics, metrics_endpoint
+from schema.request_ids import RequestIdMiddleware
 from schema.schema import build_schema
 from schema.view import GraphQLView
 
@@ -61,11 +66,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/checkout", routes=checkout_routes()),
+        *graphiql_mounts(settings),
     ], lifespan=lifespan)
     app.state.graphql = graphql
     app.state.limits = limits
     app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)  # X-Request-ID and the access log (CONTRACT §16)
+    if settings.metrics:  # CONTRACT §16
+        app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    app.add_middleware(HTTPMetrics, routes=app.routes)
     return app
+
+
+def graphiql_mounts(settings: Settings) -> list[Mount]:
+    """GraphiQL's own assets (CONTRACT §16: no CDN), only while GraphiQL is on."""
+    from schema.graphiql import ASSETS_PATH, graphiql_assets
+
+    return [Mount(ASSETS_PATH, app=graphiql_assets())] if settings.graphiql else []
 
 
 def app_factory() -> Starlette:
@@ -73,37 +90,51 @@ def app_factory() -> Starlette:
     return create_app()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Tortoise logs every query with its values at DEBUG: client secrets, webhook secrets and
-    # key hashes would reach the log. Never below INFO, whatever LOG_LEVEL says.
-    logging.getLogger("tortoise.db_client").setLevel(max(logging.INFO, logging.root.level))
+def prepare_metrics_directory(settings: Settings, workers: int) -> None:
+    """Several processes serving: prometheus-client's multiprocess mode, each process writing
+    its numbers under one directory that /metrics sums. Emptied first (the numbers of earlier
+    runs' processes would be summed too), and set before uvicorn starts its processes."""
+    if workers <= 1:
+        return
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.data_dir / "metrics")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # prometheus-client's files, and nothing else
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
 
 
 def serve(settings: Settings) -> None:
     import uvicorn
 
     asyncio.run(db.migrate(settings.database_url))
+    workers = settings.workers if settings.redis_url else 1
+    prepare_metrics_directory(settings, workers)
     print(f"Gateway on {settings.public_base_url}  (GraphiQL: {settings.public_base_url}/graphql)",
           flush=True)
     if not settings.redis_url:
         print(f"Embedded mode: SQLite under {settings.data_dir}, tasks run in this process",
               flush=True)
     uvicorn.run("main:app_factory", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers if settings.redis_url else 1,
+                workers=workers,
                 log_level=settings.log_level, access_log=False,
+                # Each worker process logs as this one does (gateway.access logs requests).
+                log_config=log_config(settings.log_level, settings.log_format),
                 # The client address is core.proxies.client_ip's to decide (FORWARDED_ALLOW_IPS):
                 # uvicorn must not rewrite it from headers, even from loopback.
                 proxy_headers=False)
 
 
-def worker(settings: Settings) -> None:
+def worker(settings: Settings, processes: int = 1) -> None:
+    """One arq worker in this process, or `processes` of them under tasks/supervisor.py."""
     from tasks.worker import run_worker
 
     if not settings.redis_url:
         sys.exit("The worker needs REDIS_URL; without it the API runs tasks in-process.")
     asyncio.run(db.migrate(settings.database_url))
+    if processes > 1:
+        from tasks.supervisor import supervise
+
+        sys.exit(supervise(processes))
     run_worker(settings)
 
 
@@ -111,18 +142,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="main.py", description="The payment gateway")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API (GraphQL, checkout, health)")
-    commands.add_parser("worker", help="run an arq worker (needs REDIS_URL)")
+    worker_command = commands.add_parser("worker", help="run an arq worker (needs REDIS_URL)")
+    worker_command.add_argument("--processes", type=int, default=1, metavar="N",
+                                help="supervise N worker processes, restarting any that dies")
     commands.add_parser("migrate", help="apply database migrations")
     demo = commands.add_parser("demo", help="run the quick start against a running gateway")
     demo.add_argument("--url", default=None, help="the gateway's base URL")
     args = parser.parse_args(argv)
     settings = load_settings()
     use_settings(settings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve":
         serve(settings)
     elif args.command == "worker":
-        worker(settings)
+        worker(settings, max(1, args.processes))
     elif args.command == "migrate":
         asyncio.run(db.migrate(settings.database_url))
         print("Migrations applied")

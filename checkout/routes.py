@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,14 +18,18 @@ from starlette.staticfiles import StaticFiles
 from core import http_body, money
 from core.clock import now
 from core.config import get_settings
-from core.errors import ErrorCode, UserError
+from core.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, ErrorCode, UserError
 from core.proxies import client_ip
+from core.ratelimit import tightest
 from core.urls import origin, return_url
+from models.db import is_connection_error
 from models.payment_intents import CLOSED_UNPAID, PAID, IntentStatus, PaymentIntent
 from resolvers import payment_intents
 from resolvers.payment_intents import shopper
 
 HERE = Path(__file__).parent
+log = logging.getLogger("gateway.checkout")
+Endpoint = Callable[[Request], Awaitable[Response]]
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(default=True))
 
@@ -131,23 +138,35 @@ async def read_form(request: Request) -> FormData:
     return await Request(request.scope, http_body.replay(body, request.receive)).form()
 
 
-async def too_many_posts(request: Request) -> Response | None:
+def too_many_posts(endpoint: Endpoint) -> Endpoint:
     """Card form posts are limited per intent and per IP (CONTRACT §12.10): a checkout link
-    must not become a card-testing machine. None when this post may go ahead."""
-    limits = request.app.state.limits
-    wait = await limits.checkout_ip.retry_after(client_ip(request)) or \
-        await limits.checkout_intent.retry_after(request.path_params["intent_id"][:64])
-    if not wait:
-        return None
-    page = message_page("Too many attempts",
-                        "Too many payment attempts. Wait a moment and try again.", 429)
-    page.headers["Retry-After"] = str(wait)
-    return page
+    must not become a card-testing machine. Every answer carries the X-RateLimit-* headers of
+    the tightest limit that applied (§16); a refusal is a 429 page with Retry-After."""
+
+    @functools.wraps(endpoint)
+    async def limited(request: Request) -> Response:
+        limits = request.app.state.limits
+        result = await limits.checkout_ip.take(client_ip(request))
+        if not result.retry_after:
+            result = tightest(result, await limits.checkout_intent.take(
+                request.path_params["intent_id"][:64]))
+        if result.retry_after:
+            response: Response = message_page(
+                "Too many attempts", "Too many payment attempts. Wait a moment and try again.",
+                429)
+            response.headers["Retry-After"] = str(result.retry_after)
+        else:
+            response = await endpoint(request)
+        response.headers.update(result.headers())
+        return response
+
+    return limited
+
+
+@too_many_posts
 
 
 async def pay(request: Request) -> Response:
-    if (refusal := await too_many_posts(request)) is not None:
-        return refusal
     try:
         data = await read_form(request)
     except http_body.BodyTooLarge:
@@ -186,9 +205,31 @@ async def after_refusal(intent: PaymentIntent, refusal: UserError, form: Form) -
     return outcome_for(latest) or form_page(latest, form, 409)
 
 
+def unavailable_on_fault(endpoint: Endpoint) -> Endpoint:
+    """A database or Redis failure under a checkout page answers a 503 page with Retry-After,
+    not a 500 (CONTRACT §16); the shopper's card was not charged twice: the confirm is one
+    transaction, and trying again shows where the payment stands."""
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            log.warning("checkout: connection failed under %s", request.url.path, exc_info=True)
+            page = message_page("Temporarily unavailable",
+                                "We could not reach our payment system. Wait a moment and "
+                                "try again.", 503)
+            page.headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+            return page
+
+    return guarded
+
+
 def checkout_routes() -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="checkout-static"),
-        Route("/{intent_id}", show, methods=["GET"]),
-        Route("/{intent_id}", pay, methods=["POST"]),
+        Route("/{intent_id}", unavailable_on_fault(show), methods=["GET"]),
+        Route("/{intent_id}", unavailable_on_fault(pay), methods=["POST"]),
     ]

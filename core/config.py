@@ -36,6 +36,13 @@ def _addresses(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in {"text", "json"}:
+        raise ValueError(f"LOG_FORMAT must be text or json, not {value!r}")
+    return value
+
+
 # Seconds between webhook attempts (CONTRACT §8): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_RETRY_SCHEDULE = _retry_schedule("5,300,1800,7200,18000,36000,36000")
 
@@ -94,6 +101,12 @@ class Settings:
     workers: int = field(default=1, metadata=env("WORKERS", int))
     queue_name: str = field(default="arq:queue", metadata=env("ARQ_QUEUE_NAME"))
     log_level: str = field(default="info", metadata=env("LOG_LEVEL"))
+    # CONTRACT §16: GET /metrics on the API; the worker's own /metrics port (unset: none).
+    metrics: bool = field(default=True, metadata=env("METRICS", _flag))
+    worker_metrics_port: int | None = field(default=None,
+                                            metadata=env("WORKER_METRICS_PORT", int))
+    # CONTRACT §16: "json" writes every log line as one JSON object.
+    log_format: str = field(default="text", metadata=env("LOG_FORMAT", _log_format))
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)

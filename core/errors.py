@@ -28,6 +28,7 @@ class ErrorCode(str, Enum):
     PAYMENT_ALREADY_COMPLETED = "PAYMENT_ALREADY_COMPLETED"
     INVALID_STATE = "INVALID_STATE"
     RATE_LIMITED = "RATE_LIMITED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -75,3 +76,14 @@ def unauthenticated(message: str = "Authentication required") -> RequestError:
 
 def forbidden(message: str = "Your role does not allow this") -> RequestError:
     return RequestError(ErrorCode.FORBIDDEN, message)
+
+
+# How long a client should wait before retrying after SERVICE_UNAVAILABLE (CONTRACT §16).
+UNAVAILABLE_RETRY_AFTER_SECONDS = 1
+
+
+def service_unavailable() -> RequestError:
+    """The database or Redis failed under the request, even after a retry (CONTRACT §16)."""
+    return RequestError(ErrorCode.SERVICE_UNAVAILABLE,
+                        "The service is briefly unavailable; retry shortly",
+                        retryAfter=UNAVAILABLE_RETRY_AFTER_SECONDS)

@@ -3,7 +3,8 @@
 A `RateLimiter` is one named limit (a `Rate`) over a store of buckets. `LocalStore` keeps the
 buckets in this process (embedded mode, one process); with REDIS_URL the store is Redis
 (`tasks.limit_store`), so a fleet of N processes allows the configured rate, not N times it.
-The arithmetic lives here once (`take_token`); the Redis script repeats it line for line.
+The arithmetic lives here once (`take_token`, `verdict`); the Redis script repeats the refill
+and the take, and hands the tokens left to `verdict` for the rest.
 """
 
 from __future__ import annotations
@@ -48,21 +49,49 @@ class Bucket:
     updated: float
 
 
-def take_token(bucket: Bucket | None, rate: Rate, moment: float) -> tuple[Bucket, int]:
-    """The bucket after one request at `moment`, and 0 when the request may go ahead (it is
-    counted), else the whole seconds to wait."""
+@dataclass(frozen=True)
+class Verdict:
+    """One request against one limit, as the X-RateLimit-* headers tell it (CONTRACT §16)."""
+
+    limit: int  # requests a full bucket allows at once
+    remaining: int  # whole requests left now
+    reset: int  # whole seconds until the bucket is full again
+    retry_after: int  # 0: the request may go ahead (it was counted); else seconds to wait
+
+    def headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.limit),
+                "X-RateLimit-Remaining": str(self.remaining),
+                "X-RateLimit-Reset": str(self.reset)}
+
+
+def verdict(tokens: float, rate: Rate, allowed: bool) -> Verdict:
+    """The verdict from the tokens a bucket holds after the request (taken when allowed)."""
+    wait = 0 if allowed else max(1, math.ceil((1 - tokens) / rate.per_second))
+    return Verdict(limit=math.floor(rate.burst), remaining=max(0, math.floor(tokens)),
+                   reset=max(0, math.ceil((rate.burst - tokens) / rate.per_second)),
+                   retry_after=wait)
+
+
+def tightest(*verdicts: Verdict) -> Verdict:
+    """The limit a client is closest to: a refusal first, else the fewest requests left."""
+    return min(verdicts, key=lambda one: (-one.retry_after, one.remaining, -one.reset))
+
+
+def take_token(bucket: Bucket | None, rate: Rate, moment: float) -> tuple[Bucket, Verdict]:
+    """The bucket after one request at `moment`, and its verdict (a request that may go
+    ahead is counted)."""
     if bucket is None:
         bucket = Bucket(rate.burst, moment)
     tokens = min(rate.burst, bucket.tokens + max(0.0, moment - bucket.updated) * rate.per_second)
     if tokens >= 1:
-        return Bucket(tokens - 1, moment), 0
-    return Bucket(tokens, moment), max(1, math.ceil((1 - tokens) / rate.per_second))
+        return Bucket(tokens - 1, moment), verdict(tokens - 1, rate, allowed=True)
+    return Bucket(tokens, moment), verdict(tokens, rate, allowed=False)
 
 
 class LimitStore(Protocol):
     """Where buckets live, and which login attempts for one account are in flight."""
 
-    async def take(self, key: str, rate: Rate) -> int: ...
+    async def take(self, key: str, rate: Rate) -> Verdict: ...
 
     async def begin_attempt(self, key: str, attempt: str) -> None: ...
 
@@ -82,11 +111,11 @@ class LocalStore:
         self._in_flight: dict[str, set[str]] = {}
         self._overlapped: set[str] = set()
 
-    async def take(self, key: str, rate: Rate) -> int:
+    async def take(self, key: str, rate: Rate) -> Verdict:
         if key not in self._buckets and len(self._buckets) >= self.max_keys:
             self._buckets.clear()  # bounded memory; forgetting is generous, never unsafe
-        self._buckets[key], wait = take_token(self._buckets.get(key), rate, self.clock())
-        return wait
+        self._buckets[key], result = take_token(self._buckets.get(key), rate, self.clock())
+        return result
 
     async def begin_attempt(self, key: str, attempt: str) -> None:
         running = self._in_flight.setdefault(key, set())
@@ -121,8 +150,12 @@ class RateLimiter:
     def local(cls, name: str, rate: Rate) -> RateLimiter:
         return cls(name, rate, LocalStore())
 
-    async def retry_after(self, client: str) -> int:
+    async def take(self, client: str) -> Verdict:
+        """Counts the request if it may go ahead; the verdict says so and what is left."""
         return await self.store.take(f"{self.name}:{client}", self.rate)
+
+    async def retry_after(self, client: str) -> int:
+        return (await self.take(client)).retry_after
 
     async def check(self, client: str) -> None:
         """RATE_LIMITED (a top-level error with `retryAfter`) past the limit."""

@@ -32,6 +32,9 @@ class Event(Model):
     next_attempt_at = fields.DatetimeField(null=True)
     # Whoever holds an unexpired lease is delivering the event; nobody else may.
     lease_until = fields.DatetimeField(null=True)
+    # The X-Request-ID of the request that made it (CONTRACT §16); None when no request did
+    # (the sweep's expiries). Its deliveries log under that id.
+    request_id = fields.CharField(max_length=128, null=True)
 
     class Meta:
         table = "events"

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 import httpx
 from tortoise.expressions import Q
 
+from core import metrics
 from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
 from core.names import Job, delivery_job_id
+from core.requests import bound_request_id
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.merchants import Merchant
 from models.sql import Update, claim_delivery, write_together
@@ -112,12 +114,20 @@ async def deliver(http: httpx.AsyncClient, event_id: str) -> None:
     if claimed is None:
         return
     event, merchant = claimed
+    # Its log lines carry the id of the request that made the event (CONTRACT §16).
+    with bound_request_id(event.request_id):
+        await deliver_claimed(http, event, merchant)
+
+
+async def deliver_claimed(http: httpx.AsyncClient, event: Event, merchant: Merchant) -> None:
+    """One attempt at an event whose lease this process holds."""
     if not merchant.webhook_url:
-        await Event.filter(id=event_id).update(delivery_state=DeliveryState.NONE,
+        await Event.filter(id=event.id).update(delivery_state=DeliveryState.NONE,
                                                lease_until=None, next_attempt_at=None)
         return
     attempt = await attempt_delivery(http, event, merchant)
     next_at = await record(event, attempt)
+    metrics.count_delivery(attempt.succeeded)
     log.info("webhook event=%s type=%s attempt=%d status=%s latency_ms=%s%s", event.id,
              event.type, event.attempt_count + 1, attempt.status or "-", attempt.latency_ms,
              f" error={attempt.error!r}" if attempt.error else "")

@@ -8,6 +8,7 @@ from typing import Any
 from core import security
 from core.cache import TTLCache
 from core.clock import now
+from core.requests import current_request_id
 from models.events import DeliveryState, Event
 from models.merchants import Merchant
 from models.payment_intents import PaymentIntent, Refund
@@ -76,12 +77,13 @@ async def webhook_states(merchant_ids: set[str]) -> dict[str, DeliveryState]:
 def new_event(merchant_id: str, event_type: str, object_id: str | None, data: dict[str, Any],
               state: DeliveryState) -> Event:
     """An unsaved event, written with the change it describes; PENDING events are due for
-    delivery at once."""
+    delivery at once. It keeps the id of the request being served, if any (CONTRACT §16)."""
     moment = now()
     return Event(id=security.new_id("evt"), merchant_id=merchant_id, type=event_type,
                  object_id=object_id, data=data, created_at=moment, delivery_state=state,
                  attempt_count=0, retry_base=0,
-                 next_attempt_at=moment if state is DeliveryState.PENDING else None)
+                 next_attempt_at=moment if state is DeliveryState.PENDING else None,
+                 request_id=current_request_id())
 
 
 async def record(merchant_id: str, event_type: str, object_id: str | None,

@@ -18,14 +18,18 @@ from schema.context import caller_of, related
 from schema.enums import Role
 
 
-@strawberry.type
+@strawberry.type(description="A login of yours: one refresh token and the access tokens it "
+                             "gave. logout and changePassword end sessions.")
 class Session:
-    id: strawberry.ID
-    created_at: datetime
-    expires_at: datetime
-    last_used_at: datetime | None
-    user_agent: str | None
-    current: bool
+    id: strawberry.ID = strawberry.field(description="The session's id.")
+    created_at: datetime = strawberry.field(description="When you logged in.")
+    expires_at: datetime = strawberry.field(description="When the refresh token stops working "
+                                                        "(30 days after login).")
+    last_used_at: datetime | None = strawberry.field(
+        description="When a token of this session was last refreshed; null if never.")
+    user_agent: str | None = strawberry.field(
+        description="The User-Agent header of the login request, if any.")
+    current: bool = strawberry.field(description="True for the session of this request.")
 
     @staticmethod
     def of(model: SessionModel, current_id: str | None) -> Session:
@@ -34,12 +38,13 @@ class Session:
                        current=model.id == current_id)
 
 
-@strawberry.type
+@strawberry.type(description="A person with a login (user token). Seen as yourself through "
+                             "`me`, or as a member of a merchant you belong to.")
 class User:
-    id: strawberry.ID
-    name: str
-    email: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The user's id.")
+    name: str = strawberry.field(description="The name given at registration.")
+    email: str = strawberry.field(description="The login email, lower-case.")
+    created_at: datetime = strawberry.field(description="When the user registered.")
     model: strawberry.Private[UserModel]
 
     @staticmethod
@@ -53,7 +58,8 @@ class User:
         rows = await access.memberships_seen_by(await caller_of(info), self.id)
         return [Membership.of(row) for row in rows]
 
-    @strawberry.field(description="Active sessions (logins); only for yourself.")
+    @strawberry.field(description="Active sessions (logins), newest first; only for yourself: "
+                                  "empty for any other user.")
     async def sessions(self, info: Info) -> list[Session]:
         caller = await caller_of(info)
         if caller.user is None or caller.user.id != self.id:
@@ -61,30 +67,37 @@ class User:
         return [Session.of(s, caller.session_id) for s in await auth.sessions_of(self.model)]
 
 
-@strawberry.type
+@strawberry.type(description="A merchant's settings: its webhook endpoint and default "
+                             "currency. Changed by OWNER and ADMIN (updateMerchantSettings).")
 class MerchantSettings:
-    default_currency: str
+    default_currency: str = strawberry.field(
+        description="ISO 4217 code (e.g. USD), upper-case.")
     model: strawberry.Private[MerchantModel]
 
-    @strawberry.field(description="Shown to the merchant's members; null for API keys.")
+    @strawberry.field(description="Where the merchant's events are POSTed; null when webhooks "
+                                  "are off, and for API keys.")
     async def webhook_url(self, info: Info) -> str | None:
         return await merchants.webhook_url_seen_by(await caller_of(info), self.model)
 
-    @strawberry.field(description="Shown to OWNER and ADMIN only; null for others.")
+    @strawberry.field(description="The key that signs webhooks: whsec_ + base64 of 32 bytes "
+                                  "(Standard Webhooks). OWNER and ADMIN only; null for "
+                                  "others and for API keys.")
     async def webhook_secret(self, info: Info) -> str | None:
         return await merchants.webhook_secret_seen_by(await caller_of(info), self.model)
 
 
-@strawberry.type
+@strawberry.type(description="A business that takes payments. Visible to its members and to "
+                             "its own API keys.")
 class Merchant:
-    id: strawberry.ID
-    business_name: str
-    legal_name: str | None
-    email: str
-    phone: str | None
-    website: str | None
-    status: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The merchant's id.")
+    business_name: str = strawberry.field(
+        description="The name shoppers see on the checkout page.")
+    legal_name: str | None = strawberry.field(description="The registered company name.")
+    email: str = strawberry.field(description="The business's contact email.")
+    phone: str | None = strawberry.field(description="The business's contact phone.")
+    website: str | None = strawberry.field(description="The business's website.")
+    status: str = strawberry.field(description='"active".')
+    created_at: datetime = strawberry.field(description="When the merchant was created.")
     model: strawberry.Private[MerchantModel]
 
     @staticmethod
@@ -94,59 +107,67 @@ class Merchant:
                         website=model.website, status=model.status,
                         created_at=model.created_at, model=model)
 
-    @strawberry.field
+    @strawberry.field(description="Webhook endpoint and default currency; secrets by role.")
     def settings(self) -> MerchantSettings:
         return MerchantSettings(default_currency=self.model.default_currency, model=self.model)
 
-    @strawberry.field
+    @strawberry.field(description="Every member and their role (at most 100); empty for API "
+                                  "keys.")
     async def members(self, info: Info) -> list[Membership]:
         return [Membership.of(m) for m in await team.members_seen_by(await caller_of(info),
                                                                       self.id)]
 
-    @strawberry.field(description="Pending invitations; for roles that may invite.")
+    @strawberry.field(description="Pending invitations (at most 100); OWNER, ADMIN and "
+                                  "MANAGER only: empty for others.")
     async def invitations(self, info: Info) -> list[Invitation]:
         return [Invitation.of(i) for i in await team.invitations_seen_by(await caller_of(info),
                                                                           self.id)]
 
-    @strawberry.field(description="API keys (never their secrets); OWNER and ADMIN only.")
+    @strawberry.field(description="API keys, revoked ones included (never their secrets); "
+                                  "OWNER and ADMIN only: empty for others.")
     async def api_keys(self, info: Info) -> list[ApiKey]:
         return [ApiKey.of(k) for k in await api_keys.keys_seen_by(await caller_of(info),
                                                                    self.id)]
 
 
-@strawberry.type
+@strawberry.type(description="A user's place in a merchant: their role there.")
 class Membership:
-    role: Role
-    created_at: datetime
+    role: Role = strawberry.field(description="What the user may do in this merchant.")
+    created_at: datetime = strawberry.field(description="When the user joined.")
     model: strawberry.Private[MembershipModel]
 
     @staticmethod
     def of(model: MembershipModel) -> Membership:
         return Membership(role=model.role, created_at=model.created_at, model=model)
 
-    @strawberry.field
+    @strawberry.field(description="The member.")
     async def user(self) -> User:
         return User.of(await related(self.model, "user", UserModel))
 
-    @strawberry.field
+    @strawberry.field(description="The merchant they belong to.")
     async def merchant(self) -> Merchant:
         return Merchant.of(await related(self.model, "merchant", MerchantModel))
 
 
-@strawberry.type
+@strawberry.type(description="A role and what it grants.")
 class RoleInfo:
-    role: Role
-    permissions: list[str]
+    role: Role = strawberry.field(description="The role.")
+    permissions: list[str] = strawberry.field(
+        description='What it may do, as resource:action, e.g. "payment_intents:refund".')
 
 
-@strawberry.type
+@strawberry.type(description="An invitation to join a merchant. Its token is only ever "
+                             "returned by inviteMember.")
 class Invitation:
-    id: strawberry.ID
-    email: str
-    role: Role
-    status: str
-    expires_at: datetime
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The invitation's id (for "
+                                                     "revokeInvitation).")
+    email: str = strawberry.field(description="Who was invited.")
+    role: Role = strawberry.field(description="The role the invitee gets on accepting.")
+    status: str = strawberry.field(description='"pending", "accepted", "expired" or '
+                                               '"revoked".')
+    expires_at: datetime = strawberry.field(description="7 days after it was sent; the token "
+                                                        "stops working then.")
+    created_at: datetime = strawberry.field(description="When it was sent.")
 
     @staticmethod
     def of(model: InvitationModel) -> Invitation:
@@ -155,14 +176,18 @@ class Invitation:
                           created_at=model.created_at)
 
 
-@strawberry.type
+@strawberry.type(description="A merchant's secret key for its servers (X-API-Key header). "
+                             "The key itself is shown once, by createApiKey.")
 class ApiKey:
-    id: strawberry.ID
-    name: str
-    prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The key's id (for revokeApiKey).")
+    name: str = strawberry.field(description="A label you chose, e.g. \"production\".")
+    prefix: str = strawberry.field(description="The key's first 12 characters, to recognise "
+                                               "it.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    last_used_at: datetime | None = strawberry.field(
+        description="When it last authenticated a request (to the minute); null if never.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked; null while it works.")
 
     @staticmethod
     def of(model: ApiKeyModel) -> ApiKey:

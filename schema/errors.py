@@ -7,7 +7,9 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from core.errors import ErrorCode, RequestError, UserError
+from core.errors import ErrorCode, RequestError, UserError, service_unavailable
+from core.requests import current_request_id
+from models.db import is_connection_error
 
 log = logging.getLogger("gateway.graphql")
 
@@ -18,13 +20,21 @@ LIMIT_MESSAGES = ("exceeds maximum operation depth", "aliases found. Allowed",
 
 
 def coded(error: GraphQLError) -> dict[str, Any]:
-    """The client's view of one error: message, locations, path and a code."""
+    """The client's view of one error: message, locations, path, a code and the request's
+    id (CONTRACT §16)."""
     original = error.original_error
     code, message, extra = _classify(error, original)
     formatted = error.formatted
     formatted["message"] = message
-    formatted["extensions"] = {**(formatted.get("extensions") or {}), **extra, "code": code.value}
+    formatted["extensions"] = {**(formatted.get("extensions") or {}), **extra, "code": code.value,
+                               **request_id_extension()}
     return formatted
+
+
+def request_id_extension() -> dict[str, str]:
+    """`{"requestId": …}` while a request is served, else nothing."""
+    request_id = current_request_id()
+    return {"requestId": request_id} if request_id else {}
 
 
 def _classify(error: GraphQLError, original: BaseException | None
@@ -34,6 +44,9 @@ def _classify(error: GraphQLError, original: BaseException | None
     if isinstance(original, UserError):
         return original.code, original.message, \
             {"field": list(original.field)} if original.field else {}
+    if is_connection_error(original):  # the database or Redis failed (CONTRACT §16)
+        unavailable = service_unavailable()
+        return unavailable.code, unavailable.message, unavailable.extensions
     if original is not None and not isinstance(original, GraphQLError):
         return ErrorCode.INTERNAL_SERVER_ERROR, MASKED_MESSAGE, {}
     if any(marker in error.message for marker in LIMIT_MESSAGES):

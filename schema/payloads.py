@@ -13,11 +13,15 @@ from schema.enums import ErrorCode
 P = TypeVar("P")
 
 
-@strawberry.type(name="UserError")
+@strawberry.type(name="UserError", description=(
+    "Why a mutation refused to do what was asked. The payload's result is then null, except "
+    "where its description says otherwise."))
 class UserErrorType:
-    code: ErrorCode
-    field: list[str] | None
-    message: str
+    code: ErrorCode = strawberry.field(description="What went wrong, for code to act on.")
+    field: list[str] | None = strawberry.field(description=(
+        'The path to the faulty value in the arguments, e.g. ["input", "amount"]; null when '
+        "no single value is at fault."))
+    message: str = strawberry.field(description="What went wrong, for people (English).")
 
     @staticmethod
     def of(error: DomainUserError) -> UserErrorType:

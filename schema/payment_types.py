@@ -22,12 +22,13 @@ from schema.enums import CaptureMethod, PaymentIntentStatus
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="The card last tried: all the gateway keeps of it (never the "
+                             "number or the CVC).")
 class CardDetails:
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
+    brand: str = strawberry.field(description='"visa" or "mastercard".')
+    last4: str = strawberry.field(description="The number's last 4 digits.")
+    exp_month: int = strawberry.field(description="Expiry month, 1 to 12.")
+    exp_year: int = strawberry.field(description="Expiry year, 4 digits.")
 
     @staticmethod
     def of(intent: IntentModel) -> CardDetails | None:
@@ -38,10 +39,11 @@ class CardDetails:
                            exp_month=intent.card_exp_month, exp_year=intent.card_exp_year)
 
 
-@strawberry.type
+@strawberry.type(description="Why the last card attempt was declined.")
 class PaymentError:
-    code: str = strawberry.field(description='The issuer\'s response code, e.g. "51".')
-    message: str
+    code: str = strawberry.field(description='The issuer\'s response code, e.g. "51" '
+                                             '(insufficient funds).')
+    message: str = strawberry.field(description="The decline reason, for the shopper.")
 
     @staticmethod
     def of(intent: IntentModel) -> PaymentError | None:
@@ -51,14 +53,16 @@ class PaymentError:
                             message=intent.last_error_message or "")
 
 
-@strawberry.type
+@strawberry.type(description="Money given back from a captured payment intent "
+                             "(refundPaymentIntent).")
 class Refund:
-    id: strawberry.ID
-    payment_intent_id: strawberry.ID
-    amount: int
-    reason: str | None
-    status: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The refund's id.")
+    payment_intent_id: strawberry.ID = strawberry.field(
+        description="The payment intent refunded.")
+    amount: int = strawberry.field(description="In minor units (cents).")
+    reason: str | None = strawberry.field(description="The reason given with the refund.")
+    status: str = strawberry.field(description='"succeeded": refunds complete at once.')
+    created_at: datetime = strawberry.field(description="When it was made.")
 
     @staticmethod
     def of(model: RefundModel) -> Refund:
@@ -82,7 +86,7 @@ class IntentFacts:
 
     model: strawberry.Private[IntentModel]
 
-    @strawberry.field
+    @strawberry.field(description="The payment intent's id (pi_...).")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.model.id)
 
@@ -95,99 +99,112 @@ class IntentFacts:
     def amount(self) -> int:
         return self.model.amount
 
-    @strawberry.field
+    @strawberry.field(description="ISO 4217 code, upper-case (e.g. USD).")
     def currency(self) -> str:
         return self.model.currency
 
-    @strawberry.field
+    @strawberry.field(description="The merchant's text for the shopper, shown at checkout.")
     def description(self) -> str | None:
         return self.model.description
 
-    @strawberry.field
+    @strawberry.field(description="Where the shopper goes after paying; {CHECKOUT_SESSION_ID} "
+                                  "is replaced and payment_intent=<id> added.")
     def success_url(self) -> str:
         return self.model.success_url
 
-    @strawberry.field
+    @strawberry.field(description="Where the shopper goes when the payment cannot complete; "
+                                  "null: the checkout page says so itself.")
     def cancel_url(self) -> str | None:
         return self.model.cancel_url
 
-    @strawberry.field
+    @strawberry.field(description="The payment deadline: creation + the gateway's intent "
+                                  "lifetime (one hour by default).")
     def expires_at(self) -> datetime:
         return self.model.expires_at
 
-    @strawberry.field
+    @strawberry.field(description="Card attempts so far (declined ones included; invalid "
+                                  "card fields do not count).")
     def attempt_count(self) -> int:
         return self.model.attempt_count
 
-    @strawberry.field
+    @strawberry.field(description="The card last tried; null before any attempt.")
     def card(self) -> CardDetails | None:
         return CardDetails.of(self.model)
 
-    @strawberry.field
+    @strawberry.field(description="Why the last attempt was declined; null if it was not.")
     def last_payment_error(self) -> PaymentError | None:
         return PaymentError.of(self.model)
 
 
-@strawberry.type
+@strawberry.type(description="A payment the merchant asks for: created with its API key, paid "
+                             "by the shopper through checkoutUrl. Visible to the merchant's API "
+                             "key and to its members' user tokens.")
 class PaymentIntent(IntentFacts):
     @staticmethod
     def of(model: IntentModel) -> PaymentIntent:
         return PaymentIntent(model=model)
 
-    @strawberry.field
+    @strawberry.field(description="The merchant that is paid.")
     def merchant_id(self) -> strawberry.ID:
         return strawberry.ID(self.model.merchant_id)
 
-    @strawberry.field
+    @strawberry.field(description="AUTOMATIC: charged on approval; MANUAL: authorized, "
+                                  "capture it later.")
     def capture_method(self) -> CaptureMethod:
         return self.model.capture_method
 
-    @strawberry.field
+    @strawberry.field(description="Your own reference for the order.")
     def order_id(self) -> str | None:
         return self.model.order_id
 
-    @strawberry.field
+    @strawberry.field(description="The shopper's email, if you gave it.")
     def customer_email(self) -> str | None:
         return self.model.customer_email
 
-    @strawberry.field
+    @strawberry.field(description="Your flat key-value data (string values), returned as "
+                                  "given and in webhooks.")
     def metadata(self) -> JSON | None:
         return self.model.metadata
 
-    @strawberry.field(description="Hand it to the shopper's browser only.")
+    @strawberry.field(description="Starts with pi_secret_: lets its holder see and pay this one "
+                                  "intent. Hand it to the shopper's browser only.")
     def client_secret(self) -> str:
         return self.model.client_secret
 
-    @strawberry.field
+    @strawberry.field(description="The hosted checkout page for the shopper: "
+                                  "PUBLIC_BASE_URL/checkout/{id}?client_secret=...")
     def checkout_url(self) -> str:
         return payment_intents.checkout_url(self.model)
 
-    @strawberry.field
+    @strawberry.field(description="When it was created.")
     def created_at(self) -> datetime:
         return self.model.created_at
 
-    @strawberry.field
+    @strawberry.field(description="Declined attempts allowed: the 5th decline makes it FAILED.")
     def max_attempts(self) -> int:
         return self.model.max_attempts
 
-    @strawberry.field
+    @strawberry.field(description="Authorized and not yet captured, in minor units; 0 unless "
+                                  "AUTHORIZED.")
     def amount_capturable(self) -> int:
         return self.model.amount_capturable
 
-    @strawberry.field
+    @strawberry.field(description="Charged, in minor units.")
     def amount_captured(self) -> int:
         return self.model.amount_captured
 
-    @strawberry.field
+    @strawberry.field(description="Refunded so far, in minor units.")
     def amount_refunded(self) -> int:
         return self.model.amount_refunded
 
-    @strawberry.field
+    @strawberry.field(description="Its refunds, oldest first.")
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.of(r) for r in await refund_loader(info).load(self.model.id)]
 
 
-@strawberry.type
+@strawberry.type(description="The shopper's view of a payment intent, for the holder of its "
+                             "client secret: no client secret, metadata, customer email, "
+                             "order id or refunds.")
 class CheckoutSession(IntentFacts):
     """What the holder of the client secret (the shopper) may see (CONTRACT §12.3): never the
     client secret, metadata, the customer's email, the order id or refunds."""
@@ -196,7 +213,7 @@ class CheckoutSession(IntentFacts):
     def of(model: IntentModel) -> CheckoutSession:
         return CheckoutSession(model=model)
 
-    @strawberry.field
+    @strawberry.field(description="The business name of the merchant being paid.")
     async def merchant_name(self) -> str:
         return await shopper.merchant_name(self.model)
 
@@ -206,22 +223,29 @@ class CheckoutSession(IntentFacts):
         return shopper.remaining_attempts(self.model, now())
 
 
-@strawberry.type
+@strawberry.type(description="Where a page stands in its list (Relay). Lists page forward "
+                             "only: pass endCursor as `after` to get the next page.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor; null on an empty page.")
+    has_previous_page: bool = strawberry.field(
+        default=False, description="Always false: lists page forward only (Relay).")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a list, with its cursor (Relay).")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Pass it as `after` to continue after this "
+                                               "item.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a list, newest first (Relay): at most `first` items "
+                             "(up to 100) after the `after` cursor.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's items, newest first.")
+    page_info: PageInfo = strawberry.field(description="Whether more items follow, and the "
+                                                       "cursor to get them.")
 
 
 def connection(rows: list, has_next: bool, wrap) -> dict:
@@ -230,17 +254,24 @@ def connection(rows: list, has_next: bool, wrap) -> dict:
         has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)}
 
 
-@strawberry.type
+@strawberry.type(description="One attempt to POST an event to the merchant's webhook URL.")
 class WebhookDelivery:
-    id: strawberry.ID
-    attempt: int
-    url: str
-    response_status: int | None
-    error: str | None
-    succeeded: bool
-    latency_ms: int | None
-    created_at: datetime
-    next_retry_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The attempt's id.")
+    attempt: int = strawberry.field(description="Its number among the event's attempts, "
+                                                 "from 1.")
+    url: str = strawberry.field(description="The URL it was sent to.")
+    response_status: int | None = strawberry.field(
+        description="The receiver's HTTP status; null when no response came.")
+    error: str | None = strawberry.field(
+        description="Why it failed (timeout, connection refused, bad status...); null on "
+                    "success.")
+    succeeded: bool = strawberry.field(description="True when the receiver answered 2xx "
+                                                   "within 10 seconds.")
+    latency_ms: int | None = strawberry.field(
+        description="Milliseconds until the response; null when none came.")
+    created_at: datetime = strawberry.field(description="When the attempt was made.")
+    next_retry_at: datetime | None = strawberry.field(
+        description="When the next attempt is due after this failure; null when none is.")
 
     @staticmethod
     def of(model: DeliveryModel) -> WebhookDelivery:
@@ -257,14 +288,20 @@ def delivery_loader(info: Info) -> DataLoader[str, list[DeliveryModel]]:
     return loaders["deliveries"]
 
 
-@strawberry.type
+@strawberry.type(description="Something that happened to a merchant's payment intents, sent "
+                             "to its webhook URL. Visible to its members and its API key.")
 class Event:
-    id: strawberry.ID
-    type: str
-    created_at: datetime
-    data: JSON
+    id: strawberry.ID = strawberry.field(description="The event's id: the webhook-id header "
+                                                     "receivers dedupe on.")
+    type: str = strawberry.field(description='For example "payment_intent.captured" or '
+                                             '"webhook.test".')
+    created_at: datetime = strawberry.field(description="When it happened.")
+    data: JSON = strawberry.field(description='The webhook body\'s data: {"object": ...}, '
+                                              'the payment intent (snake_case) for '
+                                              'payment_intent.* events.')
     delivery_state: str = strawberry.field(
-        description="NONE (no webhook URL), PENDING, DELIVERED or FAILED")
+        description="NONE (no webhook URL), PENDING, DELIVERED or FAILED (every attempt "
+                    "used; redeliverEvent sends it again).")
     model: strawberry.Private[EventModel]
 
     @staticmethod
@@ -272,6 +309,6 @@ class Event:
         return Event(id=model.id, type=model.type, created_at=model.created_at,
                      data=model.data, delivery_state=model.delivery_state.value, model=model)
 
-    @strawberry.field
+    @strawberry.field(description="Its delivery attempts, oldest first.")
     async def deliveries(self, info: Info) -> list[WebhookDelivery]:
         return [WebhookDelivery.of(d) for d in await delivery_loader(info).load(self.id)]

@@ -22,6 +22,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.cost import QueryCost
 from schema.errors import log_unexpected
 from schema.hygiene import guard_root_fields
+from schema.operation_metrics import OperationMetrics
 from schema.payments import PaymentMutation, PaymentQuery
 
 MAX_DEPTH = 10
@@ -36,6 +37,12 @@ LIMIT_RULES = [depth_rule(MAX_DEPTH - 1, None), alias_rule(MAX_ALIASES)]
 
 Query = merge_types("Query", (AccountQuery, PaymentQuery))
 Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation))
+Query.__strawberry_definition__.description = (
+    "Reads. Authenticate with a user token (Authorization: Bearer), a merchant's API key "
+    "(X-API-Key) or, for checkoutSession, the intent's client secret.")
+Mutation.__strawberry_definition__.description = (
+    "Changes. Each takes one `input` and returns a payload with `userErrors`. UNAUTHENTICATED, "
+    "FORBIDDEN and RATE_LIMITED come as top-level errors: the operation did not run.")
 guard_root_fields(Query, Mutation)
 
 
@@ -50,6 +57,7 @@ def build_schema(introspection: bool = True,
     """`max_query_cost` defaults to the settings' MAX_QUERY_COST (CONTRACT §12.7)."""
     # Factories, not instances: each request gets its own extension objects.
     extensions = [
+        OperationMetrics,  # first: it sees every operation's outcome, refusals included
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, LIMIT_RULES),

@@ -17,13 +17,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.config import Settings
-from core.ratelimit import LimitStore, LocalStore, Rate
+from core.ratelimit import LimitStore, LocalStore, Rate, Verdict, verdict
 
 log = logging.getLogger("gateway.ratelimit")
 T = TypeVar("T")
 
 # core.ratelimit.take_token, on Redis's clock. KEYS[1]: the bucket; ARGV: rate per second,
-# burst. Returns 0 (allowed, counted) or the whole seconds to wait.
+# burst. Returns {1 (allowed, counted) or 0, the tokens left (a string: Redis would truncate a
+# number)}; core.ratelimit.verdict does the rest of the arithmetic.
 TAKE_TOKEN = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -33,16 +34,15 @@ local saved = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
 local tokens = tonumber(saved[1]) or burst
 local updated = tonumber(saved[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local wait = 0
+local allowed = 0
 if tokens >= 1 then
   tokens = tokens - 1
-else
-  wait = math.max(1, math.ceil((1 - tokens) / rate))
+  allowed = 1
 end
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
            'updated', string.format('%.6f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return wait
+return {allowed, string.format('%.6f', tokens)}
 """
 
 # KEYS[1]: the attempts in flight (a set), KEYS[2]: those that overlapped another; ARGV[1]:
@@ -76,10 +76,13 @@ class RedisStore:
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
 
-    async def take(self, key: str, rate: Rate) -> int:
-        return int(await self._or_fallback(
-            lambda: self._take(keys=[self._key(key)], args=[rate.per_second, rate.burst]),
-            lambda: self.fallback.take(key, rate)))
+    async def take(self, key: str, rate: Rate) -> Verdict:
+        async def remote() -> Verdict:
+            allowed, tokens = await self._take(keys=[self._key(key)],
+                                               args=[rate.per_second, rate.burst])
+            return verdict(float(tokens), rate, allowed=bool(allowed))
+
+        return await self._or_fallback(remote, lambda: self.fallback.take(key, rate))
 
     async def begin_attempt(self, key: str, attempt: str) -> None:
         await self._or_fallback(

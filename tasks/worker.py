@@ -16,6 +16,7 @@ from core.names import Job
 from models import db
 from resolvers import dispatch
 from tasks.jobs import JOBS, http_client, sweep
+from tasks.metrics_server import start_metrics_server
 from tasks.queue import ArqQueue, deserialize, redis_settings, serialize
 
 log = logging.getLogger("gateway.worker")
@@ -32,10 +33,15 @@ def worker_settings(settings: Settings, *, standalone: bool = True) -> type:
         if standalone:
             await db.connect(settings.database_url)
             dispatch.install(ArqQueue(ctx["redis"], settings.queue_name, close_pool=False))
+            if settings.worker_metrics_port:  # CONTRACT §16
+                ctx["metrics_server"] = await start_metrics_server(
+                    settings.host, settings.worker_metrics_port)
         log.info("worker ready on queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["http"].aclose()
+        if "metrics_server" in ctx:
+            ctx["metrics_server"].close()
         if standalone:
             await dispatch.settle()
             await db.disconnect()

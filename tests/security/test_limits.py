@@ -234,6 +234,38 @@ async def test_redis_failing_falls_back_to_this_process_limits(settings, app, ca
     assert "fall back to this process's buckets" in caplog.text
 
 
+def rate_headers(response: httpx.Response) -> tuple[int, int, int]:
+    """X-RateLimit-Limit, -Remaining and -Reset (CONTRACT §16)."""
+    return tuple(int(response.headers[f"X-RateLimit-{name}"])
+                 for name in ("Limit", "Remaining", "Reset"))
+
+
+async def test_graphql_answers_carry_the_tightest_limit(settings, app):
+    """Per IP: a burst of 6 (3/s); per credential: a burst of 2 (1/s), the tighter one."""
+    async with clients(settings, "10.0.7.1", rate_limit_ip_per_second=3.0,
+                       rate_limit_key_per_second=1.0) as (direct,):
+        anonymous = await direct.post("/graphql", json={"query": ROLES})
+        keyed = [await direct.post("/graphql", json={"query": ROLES},
+                                   headers={"Authorization": "Bearer not-a-real-token"})
+                 for _ in range(3)]
+    limit, remaining, reset = rate_headers(anonymous)
+    assert (limit, remaining) == (6, 5) and 1 <= reset <= 2
+    assert rate_headers(keyed[0]) == (2, 1, 1)
+    assert rate_headers(keyed[1])[:2] == (2, 0)
+    assert keyed[2].status_code == 429 and int(keyed[2].headers["Retry-After"]) >= 1
+    assert rate_headers(keyed[2])[:2] == (2, 0) and rate_headers(keyed[2])[2] >= 1
+
+
+async def test_checkout_answers_carry_the_tightest_limit(settings, app):
+    """Two posts a minute per intent (burst 2), six per IP: the intent's limit is tighter."""
+    async with clients(settings, "10.0.8.1", checkout_posts_per_minute=2) as (one,):
+        answers = [await one.post("/checkout/pi_headers", data={}) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [404, 404, 429]
+    assert rate_headers(answers[0]) == (2, 1, 30)
+    assert rate_headers(answers[1]) == (2, 0, 60)
+    assert rate_headers(answers[2])[:2] == (2, 0) and int(answers[2].headers["Retry-After"]) >= 1
+
+
 # --- the fleet ------------------------------------------------------------------------------
 
 @contextlib.contextmanager
