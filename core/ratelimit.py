@@ -47,6 +47,11 @@ class Rate:
 class Bucket:
     tokens: float
     updated: float
+    full_at: float = 0.0  # when it holds `burst` again: from then on it tells nothing
+
+    @classmethod
+    def after(cls, tokens: float, moment: float, rate: Rate) -> Bucket:
+        return cls(tokens, moment, moment + (rate.burst - tokens) / rate.per_second)
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,8 @@ def take_token(bucket: Bucket | None, rate: Rate, moment: float) -> tuple[Bucket
         bucket = Bucket(rate.burst, moment)
     tokens = min(rate.burst, bucket.tokens + max(0.0, moment - bucket.updated) * rate.per_second)
     if tokens >= 1:
-        return Bucket(tokens - 1, moment), verdict(tokens - 1, rate, allowed=True)
-    return Bucket(tokens, moment), verdict(tokens, rate, allowed=False)
+        return Bucket.after(tokens - 1, moment, rate), verdict(tokens - 1, rate, allowed=True)
+    return Bucket.after(tokens, moment, rate), verdict(tokens, rate, allowed=False)
 
 
 class LimitStore(Protocol):
@@ -112,10 +117,22 @@ class LocalStore:
         self._overlapped: set[str] = set()
 
     async def take(self, key: str, rate: Rate) -> Verdict:
+        moment = self.clock()
         if key not in self._buckets and len(self._buckets) >= self.max_keys:
-            self._buckets.clear()  # bounded memory; forgetting is generous, never unsafe
-        self._buckets[key], result = take_token(self._buckets.get(key), rate, self.clock())
+            self._make_room(moment)
+        self._buckets[key], result = take_token(self._buckets.get(key), rate, moment)
         return result
+
+    def _make_room(self, moment: float) -> None:
+        """Bounded memory without amnesty: first forget the buckets that are full again (they
+        say nothing), then those that will be full soonest. A flood of made-up clients, whose
+        buckets refill in moments, cannot push out a spent login bucket that refills over
+        minutes."""
+        self._buckets = {key: bucket for key, bucket in self._buckets.items()
+                         if bucket.full_at > moment}
+        if len(self._buckets) >= self.max_keys:
+            keep = sorted(self._buckets.items(), key=lambda item: item[1].full_at)
+            self._buckets = dict(keep[len(keep) // 2:])
 
     async def begin_attempt(self, key: str, attempt: str) -> None:
         running = self._in_flight.setdefault(key, set())

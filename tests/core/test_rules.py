@@ -275,3 +275,15 @@ def test_a_csp_source_is_rebuilt_from_the_parsed_url():
     assert origin("http://user:pw@shop.test/ok") == "http://shop.test"
     assert origin("https://a;b.example/ok") is None
     assert origin("javascript:alert(1)") is None
+
+
+async def test_a_flood_of_new_clients_cannot_reset_a_spent_bucket():
+    clock = [0.0]
+    store = LocalStore(max_keys=100, clock=lambda: clock[0])
+    login = RateLimiter("auth-email", Rate.per_minute(2), store)
+    assert [await login.retry_after("victim") for _ in range(3)][-1] > 0
+    flood = RateLimiter("key", Rate.steady(per_second=500, burst_seconds=2), store)
+    for n in range(1000):  # made-up credentials, each a bucket that refills in moments
+        clock[0] += 0.001
+        await flood.retry_after(f"sk_{n}")
+    assert await login.retry_after("victim") > 0  # still spent
