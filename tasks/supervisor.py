@@ -12,6 +12,7 @@ through the supervisor.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ class Slot:
 
     def start(self) -> None:
         self.process = subprocess.Popen([sys.executable, str(MAIN), "worker"],
-                                        start_new_session=True)
+                                        start_new_session=True, env=child_environment(self.number))
         self.started_at = time.monotonic()
         log.info("worker %d started (pid %d)", self.number, self.process.pid)
 
@@ -55,6 +56,16 @@ class Slot:
                     self.number, self.process.pid if self.process else "?", code, lived, delay)
         self.process = None
         self.restart_at = time.monotonic() + delay
+
+
+def child_environment(number: int) -> dict[str, str]:
+    """The supervisor's environment; with WORKER_METRICS_PORT set, worker n serves its
+    metrics on that port + n - 1 (N processes cannot share one port)."""
+    environ = dict(os.environ)
+    base = environ.get("WORKER_METRICS_PORT")
+    if base:
+        environ["WORKER_METRICS_PORT"] = str(int(base) + number - 1)
+    return environ
 
 
 class Supervisor:

@@ -5,13 +5,17 @@ a supervised worker killed with SIGKILL is started again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import asyncpg
+import httpx
 import pytest
 
 from models.db import could_commit, is_connection_error
@@ -138,14 +142,43 @@ def wait_for_children(pid: int, count: int, timeout: float = 20,
     return children_of(pid)
 
 
+def two_free_ports() -> int:
+    """A port p such that p and p + 1 are both free now."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000)
+        try:
+            with socket.socket() as one, socket.socket() as two:
+                one.bind(("127.0.0.1", base))
+                two.bind(("127.0.0.1", base + 1))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no two consecutive free ports")
+
+
+def wait_for_metrics(port: int, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(f"no metrics on port {port}")
+
+
 def test_the_supervisor_restarts_a_killed_worker(postgres, tmp_path):
-    log = open(tmp_path / "supervisor.log", "w")  # noqa: SIM115 - closed below
+    """Two workers, each with its own metrics port and JSON logs, one killed and replaced."""
+    log_path = tmp_path / "supervisor.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    port = two_free_ports()
+    env = {**settings_env(postgres), "LOG_FORMAT": "json", "WORKER_METRICS_PORT": str(port)}
     supervisor = subprocess.Popen([sys.executable, "main.py", "worker", "--processes", "2"],
-                                  cwd=ROOT, env=settings_env(postgres), stdout=log,
-                                  stderr=subprocess.STDOUT)
+                                  cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         first = wait_for_children(supervisor.pid, 2)
-        assert len(first) == 2, (tmp_path / "supervisor.log").read_text()
+        assert len(first) == 2, log_path.read_text()
+        for each in (port, port + 1):
+            assert "gateway_webhook_backlog" in wait_for_metrics(each)
         killed = min(first)
         os.kill(killed, signal.SIGKILL)
         second = wait_for_children(supervisor.pid, 2, without={killed})
@@ -158,3 +191,6 @@ def test_the_supervisor_restarts_a_killed_worker(postgres, tmp_path):
         if supervisor.poll() is None:
             supervisor.kill()
         log.close()
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line, arq's included, is JSON
+    assert {"arq.worker", "gateway.supervisor"} <= {record["logger"] for record in records}
