@@ -63,7 +63,14 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
+    """A bug is an ERROR with its traceback; a failed database or Redis connection (answered
+    SERVICE_UNAVAILABLE) is a WARNING naming the failure: an incident, not a bug."""
     for error in errors:
-        if is_unexpected(error):
-            log.error("unhandled error in %s", ".".join(map(str, error.path or [])),
-                      exc_info=error.original_error)
+        if not is_unexpected(error):
+            continue
+        where = ".".join(map(str, error.path or []))
+        if is_connection_error(error.original_error):
+            log.warning("connection failure in %s: %s: %s", where,
+                        type(error.original_error).__name__, error.original_error)
+        else:
+            log.error("unhandled error in %s", where, exc_info=error.original_error)
