@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -16,7 +16,7 @@ from core import limits, security, validation
 from core.clock import now
 from core.config import get_settings
 from core.errors import ErrorCode, UserError, unauthenticated
-from core.ratelimit import Limits, LimitStore, rate_limited
+from core.ratelimit import Limits, LimitStore, Verdict, rate_limited
 from models.users import RefreshToken, Session, User
 from resolvers.access import Caller
 
@@ -68,12 +68,18 @@ class AuthThrottle:
 
     limits: Limits
     client_ip: str
+    verdicts: list[Verdict] = field(default_factory=list)  # for the X-RateLimit-* headers
 
     async def admit(self, email: str) -> None:
         """RATE_LIMITED (with `retryAfter`) past either limit; the email is hashed so that no
-        address is kept in the store."""
-        await self.limits.auth_ip.check(self.client_ip)
-        await self.limits.auth_email.check(security.sha256_hex(email.strip().lower()))
+        address is kept in the store. Each verdict is kept for the response's headers."""
+        for limiter, client in ((self.limits.auth_ip, self.client_ip),
+                                (self.limits.auth_email,
+                                 security.sha256_hex(email.strip().lower()))):
+            verdict = await limiter.take(client)
+            self.verdicts.append(verdict)
+            if verdict.retry_after:
+                raise rate_limited(verdict.retry_after)
 
 
 def _check_password(password: str, field: str) -> None:

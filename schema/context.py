@@ -9,7 +9,7 @@ from starlette.requests import Request
 from strawberry.types import Info
 
 from core.proxies import client_ip
-from core.ratelimit import Limits
+from core.ratelimit import Limits, Verdict
 from resolvers import api_keys, auth
 from resolvers.access import Caller
 
@@ -55,8 +55,18 @@ class Context:
         return self._caller
 
     def auth_throttle(self) -> auth.AuthThrottle:
-        """The per-email and per-IP limits of login, register and changePassword."""
-        return auth.AuthThrottle(self.limits, client_ip(self.request))
+        """The per-email and per-IP limits of login, register and changePassword; what they
+        answer joins the request's limit verdicts (for its X-RateLimit-* headers)."""
+        return auth.AuthThrottle(self.limits, client_ip(self.request),
+                                 rate_verdicts(self.request))
+
+
+def rate_verdicts(request: Request) -> list[Verdict]:
+    """The verdicts of the limits taken inside the operation, kept on the request's state
+    (shared by every Request object built on the same ASGI scope)."""
+    if not hasattr(request.state, "rate_verdicts"):
+        request.state.rate_verdicts = []
+    return request.state.rate_verdicts
 
 
 async def caller_of(info: Info) -> Caller:

@@ -18,7 +18,7 @@ from core.errors import ErrorCode
 from core.proxies import client_ip
 from core.ratelimit import Limits, Verdict, tightest
 from core.security import sha256_hex
-from schema.context import Context, bearer_token, presented_api_key
+from schema.context import Context, bearer_token, presented_api_key, rate_verdicts
 from schema.errors import coded, request_id_extension
 from schema.faults import execute_with_one_retry
 from schema.graphiql import graphiql_page
@@ -85,6 +85,7 @@ class GraphQLView(GraphQL):
         request = Request(scope, receive=receive)
         verdict = await self.rate_verdict(request)
         response = rate_limited(verdict) if verdict.retry_after else await self.respond(request)
+        verdict = tightest(verdict, *rate_verdicts(request))  # and the operation's own limits
         response.headers.update(verdict.headers())
         if media_type_for(request.headers.get("accept")) == GRAPHQL_RESPONSE and \
                 response.headers.get("content-type", "").startswith(JSON):

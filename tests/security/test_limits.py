@@ -138,6 +138,9 @@ async def test_auth_limits_per_ip(settings, app):
     error = top_level_error(limited)
     assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"]
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    # the tightest limit that applied is the per-address login limit: 4 a minute, none left
+    assert (response.headers["X-RateLimit-Limit"], response.headers["X-RateLimit-Remaining"]) \
+        == ("4", "0")
     assert elsewhere == "INVALID_CREDENTIALS"
 
 
