@@ -117,6 +117,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+# For a test whose point is the fleet (PostgreSQL, Redis, separate processes): it runs on
+# that backend only, instead of being collected for SQLite and skipped there.
+fleet_only = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
+
+
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
 async def settings(request, tmp_path_factory) -> AsyncIterator[Settings]:
     tmp = tmp_path_factory.mktemp(request.param)

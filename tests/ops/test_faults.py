@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from models.db import could_commit, is_connection_error
-from tests.conftest import ROOT, settings_env
+from tests.conftest import ROOT, fleet_only, settings_env
 from tests.helpers import CREATE_INTENT, INTENT, create_intent, gql
 
 OK, UNAVAILABLE = "ok", "SERVICE_UNAVAILABLE"
@@ -27,8 +27,9 @@ OK, UNAVAILABLE = "ok", "SERVICE_UNAVAILABLE"
 
 @pytest.fixture
 def postgres(settings):
-    if not settings.database_url.startswith("postgres"):
-        pytest.skip("connection faults are PostgreSQL's (SQLite is a file in the process)")
+    """The PostgreSQL + Redis settings (the tests using it are `fleet_only`: connection
+    faults are PostgreSQL's; SQLite is a file in the process)."""
+    assert settings.database_url.startswith("postgres")
     return settings
 
 
@@ -58,6 +59,7 @@ async def outcome(client, shop, intent_id: str, number: int) -> str:
     return f"unexpected: {body}"
 
 
+@fleet_only
 async def test_terminated_connections_answer_success_or_503(client, shop, postgres, caplog):
     intent = await create_intent(client, shop)
     outcomes = []
@@ -74,6 +76,7 @@ async def test_terminated_connections_answer_success_or_503(client, shop, postgr
     assert not [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
 
 
+@fleet_only
 async def test_a_read_on_terminated_idle_connections_is_retried(client, shop, postgres):
     intent = await create_intent(client, shop)
     await asyncio.gather(*[outcome(client, shop, intent["id"], 1) for _ in range(5)])  # pool
@@ -82,6 +85,7 @@ async def test_a_read_on_terminated_idle_connections_is_retried(client, shop, po
     assert await outcome(client, shop, intent["id"], 1) == OK
 
 
+@fleet_only
 async def test_a_checkout_page_whose_database_fails_answers_503(client, shop, postgres):
     intent = await create_intent(client, shop)
     url = f"/checkout/{intent['id']}?client_secret={intent['clientSecret']}"
@@ -168,6 +172,7 @@ def wait_for_metrics(port: int, timeout: float = 20) -> str:
     raise TimeoutError(f"no metrics on port {port}")
 
 
+@fleet_only
 def test_the_supervisor_restarts_a_killed_worker(postgres, tmp_path):
     """Two workers, each with its own metrics port and JSON logs, one killed and replaced."""
     log_path = tmp_path / "supervisor.log"

@@ -8,6 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from models.events import Event
+from tests.conftest import fleet_only
 from tests.helpers import create_intent, set_webhook_url
 from tests.receiver import wait_for
 
@@ -52,9 +53,8 @@ async def _state(event_id: str, state: str) -> bool:
     return (await Event.get(id=event_id)).delivery_state == state
 
 
+@fleet_only  # embedded mode has no Redis: see test_lost_wake_ups_are_found_by_the_sweep
 async def test_jobs_wiped_from_redis_lose_no_event(client, shop, receiver, worker, settings):
-    if not settings.redis_url:
-        pytest.skip("embedded mode has no Redis: see test_lost_wake_ups_are_found_by_the_sweep")
     inbox = receiver.inbox()
     inbox.statuses = [500]
     await set_webhook_url(client, shop, inbox.url)
@@ -104,10 +104,9 @@ async def test_the_worker_logs_each_delivery_without_secrets(client, shop, recei
     assert secret not in log_text() and secret.removeprefix("whsec_") not in log_text()
 
 
+@fleet_only  # embedded mode runs one in-process queue
 async def test_two_workers_send_each_event_once(client, shop, receiver, worker, settings,
                                                 tmp_path):
-    if worker is None:
-        pytest.skip("embedded mode runs one in-process queue; the fleet case needs Redis")
     from tests.conftest import WorkerProcess
 
     second = WorkerProcess(settings, tmp_path / "second-worker.log")
