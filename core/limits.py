@@ -18,6 +18,7 @@ PAGE_SIZE = 100  # `first` of a connection
 # Partial refunds of one payment: the 21st is refused (INVALID_STATE); a refund is at least
 # 1 minor unit, so the amount alone is no cap.
 REFUNDS_PER_INTENT = 20
+LINE_ITEMS_PER_INTENT = 100  # `lineItems` of an intent: the 101st is refused (§17)
 DELIVERY_ATTEMPTS_PER_EVENT = 8  # one round: the first try and the 7 retries of §8
 SESSIONS_LISTED_PER_USER = 50  # `me.sessions`: the newest live sessions
 USER_ERRORS_PER_PAYLOAD = 1  # a refused mutation names one field (schema/hygiene.py)

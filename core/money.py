@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from copy import copy
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_currency
+from iso4217 import Currency
+
 from core.errors import invalid
 
 MIN_AMOUNT = 1
 MAX_AMOUNT = 99_999_999
 
-# code: (minor-unit digits, symbol used on the checkout page)
-CURRENCIES: dict[str, tuple[int, str]] = {
-    "USD": (2, "$"), "EUR": (2, "€"), "GBP": (2, "£"), "MAD": (2, "MAD "), "JPY": (0, "¥"),
-    "CAD": (2, "CA$"), "AUD": (2, "A$"), "NZD": (2, "NZ$"), "CHF": (2, "CHF "),
-    "SEK": (2, "SEK "), "NOK": (2, "NOK "), "DKK": (2, "DKK "), "PLN": (2, "PLN "),
-    "CZK": (2, "CZK "), "HUF": (2, "HUF "), "RON": (2, "RON "), "TRY": (2, "TRY "),
-    "CNY": (2, "CN¥"), "HKD": (2, "HK$"), "SGD": (2, "SGD "), "INR": (2, "₹"),
-    "KRW": (0, "₩"), "BRL": (2, "R$"), "MXN": (2, "MX$"), "ZAR": (2, "ZAR "),
-    "AED": (2, "AED "), "SAR": (2, "SAR "), "EGP": (2, "EGP "), "NGN": (2, "NGN "),
-    "KES": (2, "KES "), "TND": (3, "TND "), "KWD": (3, "KWD "), "BHD": (3, "BHD "),
-    "JOD": (3, "JOD "), "OMR": (3, "OMR "), "XOF": (0, "CFA "), "XAF": (0, "FCFA "),
-    "CLP": (0, "CLP "), "VND": (0, "₫"), "ISK": (0, "ISK "), "ILS": (2, "₪"),
-    "THB": (2, "THB "), "IDR": (2, "IDR "), "MYR": (2, "RM"), "PHP": (2, "₱"),
-}
+# The currencies the gateway accepts. Their minor-unit digits come from ISO 4217 (the
+# `iso4217` package), which is what amounts in minor units are counted in.
+CURRENCIES: frozenset[str] = frozenset({
+    "USD", "EUR", "GBP", "MAD", "JPY", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN",
+    "CZK", "HUF", "RON", "TRY", "CNY", "HKD", "SGD", "INR", "KRW", "BRL", "MXN", "ZAR", "AED",
+    "SAR", "EGP", "NGN", "KES", "TND", "KWD", "BHD", "JOD", "OMR", "XOF", "XAF", "CLP", "VND",
+    "ISK", "ILS", "THB", "IDR", "MYR", "PHP",
+})
 
 
 def currency(value: str, field: str = "currency") -> str:
@@ -45,11 +46,20 @@ def positive_amount(value: int, field: str = "amount") -> int:
 
 
 def minor_digits(code: str) -> int:
-    return CURRENCIES[code][0]
+    """ISO 4217's minor-unit digits: 2 for USD, 0 for JPY, 3 for KWD."""
+    return Currency(code).exponent or 0
 
 
-def format_amount(minor_units: int, code: str) -> str:
-    """'$99.99', '¥500', 'MAD 12.50': the amount as a shopper reads it."""
-    digits, symbol = CURRENCIES[code]
-    whole, fraction = divmod(minor_units, 10**digits)
-    return f"{symbol}{whole:,}" + (f".{fraction:0{digits}d}" if digits else "")
+def format_amount(minor_units: int, code: str, locale: str = "en") -> str:
+    """The amount as a shopper of `locale` reads it, by CLDR rules: '$99.99' in English,
+    '99,99 $US' in French, 'US$ 99.99' in Arabic (with Arabic's own marks).
+
+    The decimals are ISO 4217's, not CLDR's: CLDR shows no decimals for a few currencies whose
+    ISO minor unit is 2 or 3 (AFN, ALL, IQD, IRR, KPW, LAK, LBP, MGA, MMK, RSD, SOS, SYP, YER;
+    none of them accepted today), and an amount counted in ISO minor units must show them all.
+    """
+    digits = minor_digits(code)
+    pattern = copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    value = Decimal(minor_units).scaleb(-digits)
+    return format_currency(value, code, format=pattern, locale=locale, currency_digits=False)

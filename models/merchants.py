@@ -5,6 +5,7 @@ from enum import Enum
 from tortoise import fields
 from tortoise.models import Model
 
+from core import branding
 from core.permissions import Role
 from models.base import id_field
 
@@ -37,9 +38,33 @@ class Merchant(Model):
     # After a rotation the previous secret also signs, until this moment.
     previous_webhook_secret = fields.CharField(max_length=80, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)
+    # The checkout page's look (CONTRACT §17; rules in core.branding). Colours "#rrggbb".
+    display_name = fields.CharField(max_length=100, null=True)
+    primary_color = fields.CharField(max_length=7, default=branding.DEFAULT_PRIMARY_COLOR,
+                                     db_default=branding.DEFAULT_PRIMARY_COLOR)
+    button_color = fields.CharField(max_length=7, default=branding.DEFAULT_BUTTON_COLOR,
+                                    db_default=branding.DEFAULT_BUTTON_COLOR)
+    background_color = fields.CharField(max_length=7, default=branding.DEFAULT_BACKGROUND_COLOR,
+                                        db_default=branding.DEFAULT_BACKGROUND_COLOR)
+    border_style = fields.CharField(max_length=10, default=branding.BorderStyle.ROUNDED.value,
+                                    db_default=branding.BorderStyle.ROUNDED.value)
+    logo_sha256 = fields.CharField(max_length=64, null=True)  # a MerchantLogo
+    logo_content_type = fields.CharField(max_length=20, null=True)  # that logo's
 
     class Meta:
         table = "merchants"
+
+
+class MerchantLogo(Model):
+    # A logo's bytes as re-encoded by core.branding.clean_logo, keyed by their SHA-256: the
+    # same image uploaded twice (by any merchant) is one row, and its URL never changes.
+
+    sha256 = fields.CharField(max_length=64, primary_key=True)
+    content_type = fields.CharField(max_length=20)
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "merchant_logos"
 
 
 class Membership(Model):

@@ -29,6 +29,14 @@ class CaptureMethod(str, Enum):
     MANUAL = "MANUAL"
 
 
+class SubmitType(str, Enum):
+    """How the checkout page's button is worded (CONTRACT §17)."""
+
+    PAY = "PAY"
+    BOOK = "BOOK"
+    DONATE = "DONATE"
+
+
 PAID = frozenset({IntentStatus.AUTHORIZED, IntentStatus.CAPTURED,
                   IntentStatus.PARTIALLY_REFUNDED, IntentStatus.REFUNDED})
 CLOSED_UNPAID = frozenset({IntentStatus.VOIDED, IntentStatus.CANCELED, IntentStatus.FAILED,
@@ -75,6 +83,13 @@ class PaymentIntent(Model):
     captured_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
     close_reason = fields.CharField(max_length=500, null=True)
+    # What it is for (CONTRACT §17): [{"name", "quantity", "unit_amount", "amount"}] adding
+    # up to `amount` (core.line_items), the page's language ("en", "fr", "ar"; None: the
+    # shopper's browser decides) and the button's words (a SubmitType value).
+    line_items = fields.JSONField(null=True)
+    locale = fields.CharField(max_length=5, null=True)
+    submit_type = fields.CharField(max_length=10, default=SubmitType.PAY.value,
+                                   db_default=SubmitType.PAY.value)
     # Bumped by every transition: an UPDATE ... WHERE version = n loses to a concurrent one.
     version = fields.IntField(default=0)
 

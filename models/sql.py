@@ -234,7 +234,8 @@ INTENT_SNAPSHOT_SQL = f"""jsonb_build_object(
         'brand', x.card_brand, 'last4', x.card_last4, 'exp_month', x.card_exp_month,
         'exp_year', x.card_exp_year) END,
     'last_payment_error', CASE WHEN coalesce(x.last_error_code, '') <> '' THEN
-        jsonb_build_object('code', x.last_error_code, 'message', x.last_error_message) END)"""
+        jsonb_build_object('code', x.last_error_code, 'message', x.last_error_message) END,
+    'line_items', x.line_items, 'locale', x.locale, 'submit_type', x.submit_type)"""
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -37,7 +37,8 @@ def intent_snapshot(intent: PaymentIntent) -> dict[str, Any]:
         "created_at": iso(intent.created_at), "attempt_count": intent.attempt_count,
         "max_attempts": intent.max_attempts, "amount_capturable": intent.amount_capturable,
         "amount_captured": intent.amount_captured, "amount_refunded": intent.amount_refunded,
-        "card": card, "last_payment_error": error,
+        "card": card, "last_payment_error": error, "line_items": intent.line_items,
+        "locale": intent.locale, "submit_type": intent.submit_type,
     }
 
 

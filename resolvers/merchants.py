@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from core import money, validation
+from core import branding, money, validation
+from core.branding import BorderStyle, Branding
 from core.clock import now
+from core.config import get_settings
 from core.permissions import Role
 from core.webhooks import new_webhook_secret
-from models.merchants import Membership, Merchant
+from models.merchants import Membership, Merchant, MerchantLogo
+from models.payment_intents import PaymentIntent
 from resolvers import caps, events
-from resolvers.access import Caller, authorize, member_may
+from resolvers.access import Caller, authorize, member_may, role_in
 from resolvers.network import check_webhook_url
 
 SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
@@ -65,12 +71,47 @@ async def update_merchant(caller: Caller, merchant_id: str, business_name: str |
     return await Merchant.get(id=merchant_id)
 
 
+@dataclass(frozen=True)
+class BrandingChange:
+    """What updateMerchantSettings changes of the branding: None leaves a field as it is."""
+
+    display_name: str | None = None
+    primary_color: str | None = None
+    button_color: str | None = None
+    background_color: str | None = None
+    border_style: BorderStyle | None = None
+
+
+BRANDING_FIELD = "branding"
+_COLOR_FIELDS = {"primary_color": "primaryColor", "button_color": "buttonColor",
+                 "background_color": "backgroundColor"}
+
+
+def branding_changes(change: BrandingChange | None) -> dict[str, object]:
+    """The merchant columns a branding change sets, checked; "" clears the display name."""
+    if change is None:
+        return {}
+    changes: dict[str, object] = {}
+    if change.display_name is not None:
+        changes["display_name"] = validation.optional_text(
+            change.display_name, (BRANDING_FIELD, "displayName"),
+            max_length=branding.DISPLAY_NAME_MAX_LENGTH)
+    for column, name in _COLOR_FIELDS.items():
+        value = getattr(change, column)
+        if value is not None:
+            changes[column] = branding.color(value, (BRANDING_FIELD, name))
+    if change.border_style is not None:
+        changes["border_style"] = BorderStyle(change.border_style).value
+    return changes
+
+
 async def update_settings(caller: Caller, merchant_id: str, webhook_url: str | None = None,
-                          default_currency: str | None = None) -> Merchant:
+                          default_currency: str | None = None,
+                          branding_change: BrandingChange | None = None) -> Merchant:
     """An empty `webhookUrl` turns webhooks off; the first URL set creates the secret."""
     await authorize(caller, merchant_id, "settings:update")
     merchant = await Merchant.get(id=merchant_id)
-    changes: dict[str, object] = {}
+    changes: dict[str, object] = branding_changes(branding_change)
     if default_currency is not None:
         changes["default_currency"] = money.currency(default_currency, "defaultCurrency")
     if webhook_url is not None:
@@ -84,6 +125,74 @@ async def update_settings(caller: Caller, merchant_id: str, webhook_url: str | N
         await Merchant.filter(id=merchant_id).update(**changes)
         events.forget_webhook_state(merchant_id)
     return await Merchant.get(id=merchant_id)
+
+
+async def upload_logo(caller: Caller, merchant_id: str, content_type: str,
+                      data_base64: str) -> Merchant:
+    """Check and re-encode the image (core.branding.clean_logo), keep it by its SHA-256 and
+    make it the merchant's logo. The previous logo's row stays: another merchant, or a page
+    a shopper still has open, may show it."""
+    await authorize(caller, merchant_id, "settings:update")
+    logo = branding.clean_logo(content_type, data_base64)
+    async with in_transaction():
+        await MerchantLogo.get_or_create(sha256=logo.sha256, defaults={
+            "content_type": logo.content_type, "data": logo.data})
+        await Merchant.filter(id=merchant_id).update(logo_sha256=logo.sha256,
+                                                     logo_content_type=logo.content_type)
+    return await Merchant.get(id=merchant_id)
+
+
+async def remove_logo(caller: Caller, merchant_id: str) -> Merchant:
+    await authorize(caller, merchant_id, "settings:update")
+    await Merchant.filter(id=merchant_id).update(logo_sha256=None, logo_content_type=None)
+    return await Merchant.get(id=merchant_id)
+
+
+async def logo_bytes(sha256: str, content_type: str) -> bytes | None:
+    """A stored logo's bytes, if it exists with this content type: logos are public."""
+    logo = await MerchantLogo.get_or_none(sha256=sha256, content_type=content_type)
+    return bytes(logo.data) if logo else None
+
+
+def branding_of(merchant: Merchant) -> Branding:
+    return Branding(display_name=merchant.display_name, primary_color=merchant.primary_color,
+                    button_color=merchant.button_color,
+                    background_color=merchant.background_color,
+                    border_style=BorderStyle(merchant.border_style),
+                    logo_sha256=merchant.logo_sha256,
+                    logo_content_type=merchant.logo_content_type)
+
+
+async def intent_branding(intent: PaymentIntent) -> Branding:
+    """The branding of an intent's merchant, from `select_related` when it was loaded."""
+    merchant = intent.merchant
+    if not isinstance(merchant, Merchant):
+        merchant = await merchant
+    return branding_of(merchant)
+
+
+def logo_url(brand: Branding) -> str | None:
+    """The logo's absolute URL under PUBLIC_BASE_URL, or None without a logo."""
+    path = brand.logo_src
+    return f"{get_settings().public_base_url}{path}" if path else None
+
+
+def preview_token(merchant_id: str) -> str:
+    """The token of the merchant's checkout preview page: HMAC-SHA256(JWT_SECRET,
+    "preview:" + id). The page checks a token against it with hmac.compare_digest."""
+    key = get_settings().jwt_secret.encode()
+    return hmac.new(key, f"preview:{merchant_id}".encode(), hashlib.sha256).hexdigest()
+
+
+PREVIEW_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER})
+
+
+async def checkout_preview_url_seen_by(caller: Caller, merchant: Merchant) -> str | None:
+    """For OWNER, ADMIN and MANAGER; null for others and for API keys."""
+    if await role_in(caller, merchant.id) not in PREVIEW_ROLES:
+        return None
+    base = get_settings().public_base_url
+    return f"{base}/checkout/preview/{merchant.id}?token={preview_token(merchant.id)}"
 
 
 async def rotate_webhook_secret(caller: Caller, merchant_id: str) -> Merchant:

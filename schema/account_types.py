@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from core.branding import Branding as BrandingModel
 from models.api_keys import ApiKey as ApiKeyModel
 from models.merchants import Invitation as InvitationModel
 from models.merchants import Membership as MembershipModel
@@ -15,7 +16,7 @@ from models.users import Session as SessionModel
 from models.users import User as UserModel
 from resolvers import access, api_keys, auth, merchants, team
 from schema.context import caller_of, related
-from schema.enums import Role
+from schema.enums import BorderStyle, Role
 
 
 @strawberry.type(description="A login of yours: one refresh token and the access tokens it "
@@ -67,8 +68,34 @@ class User:
         return [Session.of(s, caller.session_id) for s in await auth.sessions_of(self.model)]
 
 
-@strawberry.type(description="A merchant's settings: its webhook endpoint and default "
-                             "currency. Changed by OWNER and ADMIN (updateMerchantSettings).")
+@strawberry.type(description="How the hosted checkout page looks for a merchant's shoppers. "
+                             "Text on a coloured surface is black or white, whichever "
+                             "contrasts at least 4.5:1.")
+class Branding:
+    display_name: str | None = strawberry.field(
+        description="The name the page shows; null: the business name.")
+    primary_color: str = strawberry.field(description='Headings and accents, "#rrggbb" '
+                                                      '(lower-case).')
+    button_color: str = strawberry.field(description='The pay button, "#rrggbb" (lower-case).')
+    background_color: str = strawberry.field(description='The page\'s background, "#rrggbb" '
+                                                         '(lower-case).')
+    border_style: BorderStyle = strawberry.field(description="The corners of the card, fields "
+                                                             "and button.")
+    logo_url: str | None = strawberry.field(
+        description="The logo, served by the gateway at a content-addressed absolute URL "
+                    "under PUBLIC_BASE_URL/checkout/assets/; null without a logo.")
+
+    @staticmethod
+    def of(brand: BrandingModel) -> Branding:
+        return Branding(display_name=brand.display_name, primary_color=brand.primary_color,
+                        button_color=brand.button_color,
+                        background_color=brand.background_color,
+                        border_style=brand.border_style, logo_url=merchants.logo_url(brand))
+
+
+@strawberry.type(description="A merchant's settings: its webhook endpoint, default "
+                             "currency and checkout branding. Changed by OWNER and ADMIN "
+                             "(updateMerchantSettings, uploadMerchantLogo).")
 class MerchantSettings:
     default_currency: str = strawberry.field(
         description="ISO 4217 code (e.g. USD), upper-case.")
@@ -84,6 +111,16 @@ class MerchantSettings:
                                   "others and for API keys.")
     async def webhook_secret(self, info: Info) -> str | None:
         return await merchants.webhook_secret_seen_by(await caller_of(info), self.model)
+
+    @strawberry.field(description="How the hosted checkout page looks.")
+    def branding(self) -> Branding:
+        return Branding.of(merchants.branding_of(self.model))
+
+    @strawberry.field(description="A link to the checkout page as shoppers would see it, with "
+                                  "this branding and sample line items. OWNER, ADMIN and "
+                                  "MANAGER only; null for others and for API keys.")
+    async def checkout_preview_url(self, info: Info) -> str | None:
+        return await merchants.checkout_preview_url_seen_by(await caller_of(info), self.model)
 
 
 @strawberry.type(description="A business that takes payments. Visible to its members and to "

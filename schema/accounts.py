@@ -19,7 +19,7 @@ from schema.account_types import (
     User,
 )
 from schema.context import caller_of
-from schema.enums import Role
+from schema.enums import BorderStyle, Role
 from schema.inputs import gateway_input
 from schema.payloads import UserErrorType, payload
 
@@ -88,6 +88,37 @@ class UpdateMerchantInput:
                                            description="An absolute http(s) URL.")
 
 
+@gateway_input(description="Changes to the checkout page's look: fields left out stay as "
+                           "they are.")
+class BrandingInput:
+    display_name: str | None = strawberry.field(
+        default=None, description='The name the page shows, up to 100 characters; "" shows '
+                                  "the business name again.")
+    primary_color: str | None = strawberry.field(
+        default=None, description='Headings and accents, "#RRGGBB" (any case).')
+    button_color: str | None = strawberry.field(
+        default=None, description='The pay button, "#RRGGBB" (any case).')
+    background_color: str | None = strawberry.field(
+        default=None, description='The page\'s background, "#RRGGBB" (any case).')
+    border_style: BorderStyle | None = strawberry.field(
+        default=None, description="The corners of the card, fields and button.")
+
+
+@gateway_input(description="A logo for the checkout page.")
+class UploadMerchantLogoInput:
+    merchant_id: strawberry.ID = strawberry.field(description=MERCHANT_ID)
+    content_type: str = strawberry.field(description="image/png, image/jpeg or image/webp: "
+                                                     "the image must really be of this type.")
+    data_base64: str = strawberry.field(
+        description="The image, base64: at most 48 KiB decoded and 2048 × 2048 pixels. It is "
+                    "re-encoded without its metadata (EXIF, text chunks).")
+
+
+@gateway_input(description="The merchant whose logo to remove.")
+class RemoveMerchantLogoInput:
+    merchant_id: strawberry.ID = strawberry.field(description=MERCHANT_ID)
+
+
 @gateway_input(description="Changes to a merchant's settings: fields left out stay as they "
                            "are.")
 class UpdateMerchantSettingsInput:
@@ -97,6 +128,8 @@ class UpdateMerchantSettingsInput:
                                   "The first URL set creates the webhook secret.")
     default_currency: str | None = strawberry.field(
         default=None, description="An ISO 4217 code, e.g. EUR.")
+    branding: BrandingInput | None = strawberry.field(
+        default=None, description="Changes to the checkout page's look.")
 
 
 @gateway_input(description="The merchant whose webhook secret to replace.")
@@ -261,6 +294,15 @@ def _settings(model) -> dict:
     return {"settings": Merchant.of(model).settings()}
 
 
+def _branding_change(branding: BrandingInput | None) -> merchants.BrandingChange | None:
+    if branding is None:
+        return None
+    return merchants.BrandingChange(
+        display_name=branding.display_name, primary_color=branding.primary_color,
+        button_color=branding.button_color, background_color=branding.background_color,
+        border_style=branding.border_style)
+
+
 def _membership(model) -> dict:
     return {"membership": Membership.of(model)}
 
@@ -374,14 +416,35 @@ class AccountMutation:
             input.phone, input.website)
         return await payload(MerchantPayload, action, _merchant)
 
-    @strawberry.mutation(description="Set the webhook URL and default currency. OWNER or ADMIN. "
-                                     "Errors: VALIDATION_ERROR, NOT_FOUND.")
+    @strawberry.mutation(description="Set the webhook URL, default currency and branding. "
+                                     "OWNER or ADMIN. Errors: VALIDATION_ERROR, NOT_FOUND.")
     async def update_merchant_settings(
             self, info: Info,
             input: Annotated[UpdateMerchantSettingsInput, strawberry.argument(description=INPUT)]
     ) -> MerchantSettingsPayload:
         action = merchants.update_settings(await caller_of(info), input.merchant_id,
-                                           input.webhook_url, input.default_currency)
+                                           input.webhook_url, input.default_currency,
+                                           _branding_change(input.branding))
+        return await payload(MerchantSettingsPayload, action, _settings)
+
+    @strawberry.mutation(description="Set the checkout page's logo. OWNER or ADMIN. Errors: "
+                                     "VALIDATION_ERROR (not an image of that type, over 48 "
+                                     "KiB), NOT_FOUND.")
+    async def upload_merchant_logo(
+            self, info: Info,
+            input: Annotated[UploadMerchantLogoInput, strawberry.argument(description=INPUT)]
+    ) -> MerchantSettingsPayload:
+        action = merchants.upload_logo(await caller_of(info), input.merchant_id,
+                                       input.content_type, input.data_base64)
+        return await payload(MerchantSettingsPayload, action, _settings)
+
+    @strawberry.mutation(description="Remove the checkout page's logo. OWNER or ADMIN. "
+                                     "Errors: NOT_FOUND.")
+    async def remove_merchant_logo(
+            self, info: Info,
+            input: Annotated[RemoveMerchantLogoInput, strawberry.argument(description=INPUT)]
+    ) -> MerchantSettingsPayload:
+        action = merchants.remove_logo(await caller_of(info), input.merchant_id)
         return await payload(MerchantSettingsPayload, action, _settings)
 
     @strawberry.mutation(description="Replace the webhook secret; webhooks are signed with both "

@@ -58,6 +58,8 @@ LIST_CAPS: dict[tuple[str, str], int] = {
     ("Merchant", "webhookEndpoints"): limits.WEBHOOK_ENDPOINTS_PER_MERCHANT,
     ("Query", "webhookEndpoints"): limits.WEBHOOK_ENDPOINTS_PER_MERCHANT,
     ("PaymentIntent", "refunds"): limits.REFUNDS_PER_INTENT,
+    ("PaymentIntent", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
+    ("CheckoutSession", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
     ("Event", "deliveries"): limits.DELIVERY_ATTEMPTS_PER_EVENT,
     ("Query", "roles"): limits.ROLES,
 }

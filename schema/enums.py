@@ -4,10 +4,12 @@ from enum import Enum
 
 import strawberry
 
+from core.branding import BorderStyle as _BorderStyle
 from core.errors import ErrorCode as _ErrorCode
 from core.permissions import Role as _Role
 from models.payment_intents import CaptureMethod as _CaptureMethod
 from models.payment_intents import IntentStatus as _IntentStatus
+from models.payment_intents import SubmitType as _SubmitType
 
 
 def documented(domain_enum: type[Enum], name: str, description: str,
@@ -87,4 +89,18 @@ PaymentIntentStatus = documented(_IntentStatus, "PaymentIntentStatus", (
     "CANCELED": "Canceled by the merchant before any payment.",
     "FAILED": "5 declined attempts: it can no longer be paid.",
     "EXPIRED": "expiresAt passed before any payment.",
+})
+
+BorderStyle = documented(_BorderStyle, "BorderStyle", (
+    "The corners of the checkout page's card, fields and button."), {
+    "ROUNDED": "Slightly rounded corners (the default).",
+    "SHARP": "Square corners.",
+    "PILL": "Fully rounded ends.",
+})
+
+SubmitType = documented(_SubmitType, "SubmitType", (
+    "How the checkout page's button is worded, in the page's language."), {
+    "PAY": 'The amount to pay, e.g. "Pay $99.99" (the default).',
+    "BOOK": '"Book".',
+    "DONATE": 'The amount given, e.g. "Donate $99.99".',
 })

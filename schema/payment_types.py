@@ -15,9 +15,10 @@ from models.events import Event as EventModel
 from models.events import WebhookDelivery as DeliveryModel
 from models.payment_intents import PaymentIntent as IntentModel
 from models.payment_intents import Refund as RefundModel
-from resolvers import paging, payment_intents, webhooks
+from resolvers import merchants, paging, payment_intents, webhooks
 from resolvers.payment_intents import shopper
-from schema.enums import CaptureMethod, PaymentIntentStatus
+from schema.account_types import Branding
+from schema.enums import CaptureMethod, PaymentIntentStatus, SubmitType
 
 T = TypeVar("T")
 
@@ -51,6 +52,21 @@ class PaymentError:
             return None
         return PaymentError(code=intent.last_error_code,
                             message=intent.last_error_message or "")
+
+
+@strawberry.type(description="One line of what a payment intent is for, as the checkout "
+                             "page lists it.")
+class LineItem:
+    name: str = strawberry.field(description="What is sold, 1 to 200 characters.")
+    quantity: int = strawberry.field(description="How many, 1 to 999.")
+    unit_amount: int = strawberry.field(description="The price of one, in minor units.")
+    amount: int = strawberry.field(description="quantity × unitAmount, in minor units.")
+
+    @staticmethod
+    def all_of(intent: IntentModel) -> list[LineItem]:
+        return [LineItem(name=item["name"], quantity=item["quantity"],
+                         unit_amount=item["unit_amount"], amount=item["amount"])
+                for item in intent.line_items or []]
 
 
 @strawberry.type(description="Money given back from a captured payment intent "
@@ -135,6 +151,15 @@ class IntentFacts:
     def last_payment_error(self) -> PaymentError | None:
         return PaymentError.of(self.model)
 
+    @strawberry.field(description="What is paid for, as given at creation (at most 100); "
+                                  "empty when none were.")
+    def line_items(self) -> list[LineItem]:
+        return LineItem.all_of(self.model)
+
+    @strawberry.field(description="How the checkout page's button is worded.")
+    def submit_type(self) -> SubmitType:
+        return SubmitType(self.model.submit_type)
+
 
 @strawberry.type(description="A payment the merchant asks for: created with its API key, paid "
                              "by the shopper through checkoutUrl. Visible to the merchant's API "
@@ -147,6 +172,11 @@ class PaymentIntent(IntentFacts):
     @strawberry.field(description="The merchant that is paid.")
     def merchant_id(self) -> strawberry.ID:
         return strawberry.ID(self.model.merchant_id)
+
+    @strawberry.field(description='The checkout page\'s language as given at creation: "en", '
+                                  '"fr" or "ar"; null: the shopper\'s browser decides.')
+    def locale(self) -> str | None:
+        return self.model.locale
 
     @strawberry.field(description="AUTOMATIC: charged on approval; MANUAL: authorized, "
                                   "capture it later.")
@@ -221,6 +251,16 @@ class CheckoutSession(IntentFacts):
                                   "be paid any more.")
     def remaining_attempts(self) -> int:
         return shopper.remaining_attempts(self.model, now())
+
+    @strawberry.field(description='The page\'s language given at creation ("en", "fr" or '
+                                  '"ar"); "en" when none was (the page then follows the '
+                                  "shopper's Accept-Language).")
+    def locale(self) -> str:
+        return self.model.locale or "en"
+
+    @strawberry.field(description="How the merchant's checkout page looks.")
+    async def branding(self) -> Branding:
+        return Branding.of(await merchants.intent_branding(self.model))
 
 
 @strawberry.type(description="Where a page stands in its list (Relay). Lists page forward "

@@ -10,12 +10,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.errors import UserError
+from core.line_items import LineItem
 from models.payment_intents import PaymentIntent as IntentModel
 from resolvers import payment_intents, webhooks
 from resolvers.access import Caller
 from resolvers.payment_intents import shopper
 from schema.context import caller_of
-from schema.enums import CaptureMethod, PaymentIntentStatus
+from schema.enums import CaptureMethod, PaymentIntentStatus, SubmitType
 from schema.inputs import gateway_input
 from schema.payloads import UserErrorType, payload
 from schema.payment_types import (
@@ -33,6 +34,14 @@ IDEMPOTENCY = ("1 to 255 characters. The same key with the same arguments within
 USER_ERRORS = "Why the operation was refused; empty when it succeeded."
 INTENT_ID = "The payment intent's id."
 INPUT = "What to do."
+
+
+@gateway_input(description="One line of what a payment intent is for.")
+class LineItemInput:
+    name: str = strawberry.field(description="What is sold, 1 to 200 characters.")
+    quantity: int = strawberry.field(description="How many, 1 to 999.")
+    unit_amount: int = strawberry.field(description="The price of one, in minor units: 0 or "
+                                                    "more.")
 
 
 @gateway_input(description="A payment to ask for (createPaymentIntent).")
@@ -58,6 +67,14 @@ class CreatePaymentIntentInput:
     metadata: JSON | None = strawberry.field(
         default=None, description="A flat JSON object: at most 50 keys of up to 40 "
                                   "characters, string values of up to 500.")
+    line_items: list[LineItemInput] | None = strawberry.field(
+        default=None, description="What is paid for, listed on the checkout page: at most 100, "
+                                  "whose quantity × unitAmount add up to amount.")
+    locale: str | None = strawberry.field(
+        default=None, description='The checkout page\'s language: "en", "fr" or "ar". Left '
+                                  "out, the shopper's Accept-Language decides.")
+    submit_type: SubmitType = strawberry.field(
+        default=SubmitType.PAY, description="How the checkout page's button is worded.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY)
 
 
@@ -122,6 +139,13 @@ class SendTestWebhookInput:
 @gateway_input(description="The event to send again.")
 class RedeliverEventInput:
     id: strawberry.ID = strawberry.field(description="The event's id.")
+
+
+def _line_items(items: list[LineItemInput] | None) -> list[LineItem] | None:
+    if items is None:
+        return None
+    return [LineItem(name=item.name, quantity=item.quantity, unit_amount=item.unit_amount)
+            for item in items]
 
 
 @strawberry.type(description="The result of sendTestWebhook or redeliverEvent.")
@@ -249,7 +273,9 @@ class PaymentMutation:
             amount=input.amount, currency=input.currency, success_url=input.success_url,
             cancel_url=input.cancel_url, capture_method=input.capture_method,
             description=input.description, order_id=input.order_id,
-            customer_email=input.customer_email, metadata=input.metadata)
+            customer_email=input.customer_email, metadata=input.metadata,
+            line_items=_line_items(input.line_items), locale=input.locale,
+            submit_type=input.submit_type)
         action = payment_intents.create(await caller_of(info), request, input.idempotency_key)
         return await payload(PaymentIntentPayload, action, _intent)
 

@@ -21,6 +21,6 @@
   form.addEventListener("submit", function (event) {
     if (button.disabled) { event.preventDefault(); return; }
     button.disabled = true;  // a double click cannot pay twice
-    button.textContent = "Processing…";
+    button.textContent = button.getAttribute("data-processing") || "Processing…";
   });
 }());

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from core import money, security, validation
+from core import line_items, money, security, validation
 from core.clock import now
 from core.config import get_settings
 from core.errors import forbidden
+from core.line_items import LineItem
 from core.names import EventType
-from models.payment_intents import CaptureMethod, PaymentIntent
+from models.payment_intents import CaptureMethod, PaymentIntent, SubmitType
 from models.sql import write_together
 from resolvers import dispatch, events
 from resolvers.access import Caller
@@ -28,10 +30,14 @@ class NewIntent:
     order_id: str | None = None
     customer_email: str | None = None
     metadata: dict[str, str] | None = None
+    line_items: list[LineItem] | list[dict[str, Any]] | None = None  # validated: as stored
+    locale: str | None = None
+    submit_type: SubmitType = SubmitType.PAY
 
     def validated(self) -> NewIntent:
+        amount = money.amount(self.amount)
         return NewIntent(
-            amount=money.amount(self.amount), currency=money.currency(self.currency),
+            amount=amount, currency=money.currency(self.currency),
             success_url=validation.http_url(self.success_url, "successUrl"),
             cancel_url=validation.optional_url(self.cancel_url, "cancelUrl"),
             capture_method=self.capture_method,
@@ -40,7 +46,10 @@ class NewIntent:
             order_id=validation.optional_text(self.order_id, "orderId"),
             customer_email=validation.email(self.customer_email, "customerEmail")
             if self.customer_email else None,
-            metadata=validation.metadata(self.metadata))
+            metadata=validation.metadata(self.metadata),
+            line_items=line_items.line_items(self.line_items, amount),
+            locale=line_items.locale(self.locale),
+            submit_type=SubmitType(self.submit_type).value)
 
 
 def _merchant_key(caller: Caller) -> str:

@@ -99,8 +99,18 @@ def test_money():
     assert money.format_amount(9999, "USD") == "$99.99"
     assert money.format_amount(500, "JPY") == "¥500"
     assert money.format_amount(123456789, "EUR") == "€1,234,567.89"
-    assert money.format_amount(1250, "MAD") == "MAD 12.50"
-    assert money.format_amount(1001, "KWD") == "KWD 1.001"
+    assert money.format_amount(1250, "MAD") == "MAD12.50"
+    assert money.format_amount(1001, "KWD") == "KWD1.001"
+
+
+def test_money_by_locale_uses_cldr_patterns_and_iso_digits():
+    assert money.format_amount(9999, "USD", "fr") == "99,99\xa0$US"
+    assert money.format_amount(123456789, "EUR", "fr") == "1\u202f234\u202f567,89\xa0€"
+    assert money.format_amount(9999, "USD", "ar") == "\u200f99.99\xa0US$"
+    assert money.format_amount(500, "JPY", "fr") == "500\xa0JPY"
+    # ISO 4217's three decimals, whatever CLDR's pattern says
+    assert money.format_amount(1001, "KWD", "fr") == "1,001\xa0KWD"
+    assert money.minor_digits("KWD") == 3 and money.minor_digits("USD") == 2
     assert money.minor_digits("JPY") == 0
 
 
