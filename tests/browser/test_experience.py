@@ -72,10 +72,17 @@ async def upload_logo(gateway, branded) -> None:
     assert payload_of(answer, "uploadMerchantLogo")["userErrors"] == []
 
 
+CAFE = {"displayName": "Café Lumière", "primaryColor": "#0b3d2e", "buttonColor": "#ffd400",
+        "backgroundColor": "#f3efe6", "borderStyle": "PILL"}
+
+
 @pytest.mark.parametrize("language", ["en", "fr", "ar"])
-async def test_each_language_on_a_phone(open_page, gateway, shop, shop_site, language):
+async def test_each_language_on_a_phone(open_page, gateway, shop_site, language):
+    """The branded page in each language (the README shows these screenshots)."""
+    branded = await branded_shop(gateway, **CAFE)
+    await upload_logo(gateway, branded)
     watched = await open_page(PHONE, is_mobile=True, has_touch=True, locale=language)
-    intent = await new_intent(gateway, shop, shop_site, lineItems=ITEMS)
+    intent = await new_intent(gateway, branded, shop_site, lineItems=ITEMS)
     await watched.page.goto(intent["checkoutUrl"])
     html = watched.page.locator("html")
     assert await html.get_attribute("lang") == language
@@ -127,9 +134,7 @@ async def test_button_text_contrasts_with_the_brand_colour(open_page, gateway, s
 
 
 async def test_a_branded_page(open_page, gateway, shop_site):
-    branded = await branded_shop(gateway, displayName="Café Lumière", primaryColor="#0b3d2e",
-                                 buttonColor="#ffd400", backgroundColor="#f3efe6",
-                                 borderStyle="PILL")
+    branded = await branded_shop(gateway, **CAFE)
     await upload_logo(gateway, branded)
     watched = await open_page(DESKTOP)
     intent = await new_intent(gateway, branded, shop_site, lineItems=ITEMS)
