@@ -29,6 +29,8 @@ BLACK, WHITE = "#000000", "#ffffff"
 
 MAX_LOGO_BYTES = 48 * 1024  # decoded: the upload fits the request body limit (§12.6)
 MAX_LOGO_PIXELS = 2048 * 2048  # a logo is small; this bounds the memory decoding takes
+MAX_LOGO_SIDE = 2048  # per side too: a long thin canvas has few pixels and breaks encoders
+LOGO_BOX = (512, 512)  # what is stored: the page shows a logo a few dozen pixels high
 # Pillow refuses (DecompressionBombError) images far larger than this before decoding them.
 Image.MAX_IMAGE_PIXELS = 4096 * 4096
 
@@ -149,16 +151,21 @@ def _reencoded(raw: bytes, image_format: str) -> bytes:
                 probe.verify()
             with Image.open(io.BytesIO(raw), formats=[image_format]) as image:
                 width, height = image.size
-                if width * height > MAX_LOGO_PIXELS:
+                if width * height > MAX_LOGO_PIXELS or max(width, height) > MAX_LOGO_SIDE:
                     raise not_an_image
                 image.seek(0)  # the first frame of an animation
                 image.load()
                 clean = image.copy()
+            clean.thumbnail(LOGO_BOX)  # stored small whatever was sent: no amplification
+            clean.info = {}  # EXIF, ICC, text chunks, comments: none are written back
+            encoded = _saved(clean, image_format)
     except (UnidentifiedImageError, Image.DecompressionBombError,
             Image.DecompressionBombWarning, OSError, ValueError, SyntaxError, EOFError):
         raise not_an_image from None
-    clean.info = {}  # EXIF, ICC, text chunks, comments: none are written back
-    return _saved(clean, image_format)
+    if len(encoded) > MAX_LOGO_BYTES:  # what is stored and served stays within the limit too
+        raise invalid("dataBase64", "This image does not fit 48 KiB once cleaned; send a "
+                                    "smaller or simpler one")
+    return encoded
 
 
 def _saved(image: Image.Image, image_format: str) -> bytes:

@@ -18,7 +18,9 @@ _PHONE = re.compile(r"^\+?[0-9 ().-]{5,25}$")
 # Free text may hold tab, newline and carriage return; every other string holds no control
 # character at all (CONTRACT §12.5). C0, DEL and C1 controls are all "control characters".
 FREE_TEXT_FIELDS = frozenset({"description", "reason", "evidence"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Outside free text, bidi overrides, embeddings and isolates are refused too: a name holding
+# U+202E shows its text reversed ("Total: $1.00" spelt backwards).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Public ids: a lower-case type prefix, "_", base62 (core.security.new_id); the column is 40.
 _ID = re.compile(r"[a-z]{1,12}_[A-Za-z0-9]{1,32}")

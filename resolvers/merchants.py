@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,23 +131,46 @@ async def update_settings(caller: Caller, merchant_id: str, webhook_url: str | N
 
 async def upload_logo(caller: Caller, merchant_id: str, content_type: str,
                       data_base64: str) -> Merchant:
-    """Check and re-encode the image (core.branding.clean_logo), keep it by its SHA-256 and
-    make it the merchant's logo. The previous logo's row stays: another merchant, or a page
-    a shopper still has open, may show it."""
+    """Check and re-encode the image (core.branding.clean_logo: CPU work, off the event loop
+    and a couple at a time), keep it by its SHA-256 and make it the merchant's logo. The
+    previous logo goes unless another merchant shows it too."""
     await authorize(caller, merchant_id, "settings:update")
-    logo = branding.clean_logo(content_type, data_base64)
+    async with _image_work():
+        logo = await asyncio.to_thread(branding.clean_logo, content_type, data_base64)
+    previous = (await Merchant.get(id=merchant_id)).logo_sha256
     async with in_transaction():
         await MerchantLogo.get_or_create(sha256=logo.sha256, defaults={
             "content_type": logo.content_type, "data": logo.data})
         await Merchant.filter(id=merchant_id).update(logo_sha256=logo.sha256,
                                                      logo_content_type=logo.content_type)
+    await _forget_unused_logo(previous)
     return await Merchant.get(id=merchant_id)
 
 
 async def remove_logo(caller: Caller, merchant_id: str) -> Merchant:
     await authorize(caller, merchant_id, "settings:update")
+    previous = (await Merchant.get(id=merchant_id)).logo_sha256
     await Merchant.filter(id=merchant_id).update(logo_sha256=None, logo_content_type=None)
+    await _forget_unused_logo(previous)
     return await Merchant.get(id=merchant_id)
+
+
+async def _forget_unused_logo(sha256: str | None) -> None:
+    """A logo no merchant shows any more is deleted: uploads cannot pile up."""
+    if sha256 and not await Merchant.exists(logo_sha256=sha256):
+        await MerchantLogo.filter(sha256=sha256).delete()
+
+
+_image_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+    weakref.WeakKeyDictionary()
+
+
+def _image_work() -> asyncio.Semaphore:
+    """At most two images decoded at once in this process (one semaphore per event loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _image_gates:
+        _image_gates[loop] = asyncio.Semaphore(2)
+    return _image_gates[loop]
 
 
 async def logo_bytes(sha256: str, content_type: str) -> bytes | None:

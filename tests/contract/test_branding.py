@@ -55,11 +55,6 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-@pytest.fixture
-async def shop(client):
-    return await open_shop(client)
-
-
 async def branding_of(client, shop) -> dict:
     body = await gql(client, SETTINGS_QUERY, {"id": shop.merchant_id}, token=shop.owner.token)
     return body["data"]["merchant"]["settings"]["branding"]
@@ -234,3 +229,20 @@ async def test_update_settings_without_branding_keeps_it(client, shop):
         "updateMerchantSettings")
     assert changed["userErrors"] == []
     assert (await branding_of(client, shop))["buttonColor"] == "#ff0000"
+
+
+async def test_a_logo_no_merchant_shows_is_deleted_a_shared_one_is_kept(client, shop):
+    from models.merchants import MerchantLogo
+
+    other = await open_shop(client)
+    first = image_bytes("PNG")
+    await upload(client, shop, "image/png", first)
+    await upload(client, other, "image/png", first)  # the same image: one stored row
+    shared = urlsplit((await branding_of(client, shop))["logoUrl"]).path
+    sha = shared.rsplit("-", 1)[1].split(".")[0]
+    await upload(client, shop, "image/jpeg", image_bytes("JPEG"))
+    assert await MerchantLogo.exists(sha256=sha)  # the other merchant still shows it
+    await gql(client, REMOVE, {"input": {"merchantId": other.merchant_id}},
+              token=other.owner.token)
+    assert not await MerchantLogo.exists(sha256=sha)
+    assert (await client.get(shared)).status_code == 404

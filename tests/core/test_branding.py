@@ -129,3 +129,43 @@ def test_locales():
     assert [line_items.locale(v) for v in ("en", "fr", "ar", None)] == ["en", "fr", "ar", None]
     for bad in ("de", "EN", "fr-FR", "", " en"):
         assert refused_field(line_items.locale, bad) == ("locale",)
+
+
+def amplifying_png(side: int = 2048) -> bytes:
+    """A small upload that decodes to a large, noisy image (each row the PNG 'average' filter
+    over a constant): ~21 KB sent, megabytes if stored as decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x03" + b"\x95" * 4 * side for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
+            chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def test_what_is_stored_stays_small_whatever_was_sent():
+    sent = amplifying_png()
+    assert len(sent) <= branding.MAX_LOGO_BYTES
+    try:
+        logo = branding.clean_logo("image/png", base64.b64encode(sent).decode())
+    except UserError as refused:  # too noisy to fit once cleaned: refused, not stored
+        assert refused.code is ErrorCode.VALIDATION_ERROR
+        return
+    assert len(logo.data) <= branding.MAX_LOGO_BYTES
+    assert max(Image.open(io.BytesIO(logo.data)).size) <= 512
+
+
+# An animated WebP whose canvas is 8 × 20000 pixels (few pixels, a side too long to encode).
+THIN_WEBP = ("UklGRlQAAABXRUJQVlA4WAoAAAACAAAABwAAH04AQU5JTQYAAAAAAAAAAABBTk1GKAAAAAAAAAAAAAcAAA"
+             "cAAGQAAABWUDhMDwAAAC8HwAEABxD9j/4HIqL/AQA=")
+
+
+def test_a_long_thin_canvas_is_refused_not_a_crash():
+    with pytest.raises(UserError) as refused:
+        branding.clean_logo("image/webp", THIN_WEBP)
+    assert refused.value.code is ErrorCode.VALIDATION_ERROR
+    assert refused.value.field == ("dataBase64",)

@@ -297,3 +297,10 @@ async def test_a_flood_of_new_clients_cannot_reset_a_spent_bucket():
         clock[0] += 0.001
         await flood.retry_after(f"sk_{n}")
     assert await login.retry_after("victim") > 0  # still spent
+
+
+def test_bidi_overrides_are_refused_outside_free_text():
+    for override in ("\u202e", "\u202d", "\u2066", "\u2069"):
+        assert validation.text_problem(f"Total{override}00.1$")
+    assert validation.text_problem("\u200fكتاب\u200e") is None  # marks, not overrides: fine
+    assert validation.text_problem("line\u202e", free_text=True) is None
