@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import secrets
 from urllib.parse import urlsplit
 
 import pytest
@@ -235,7 +236,10 @@ async def test_a_logo_no_merchant_shows_is_deleted_a_shared_one_is_kept(client, 
     from models.merchants import MerchantLogo
 
     other = await open_shop(client)
-    first = image_bytes("PNG")
+    image = Image.new("RGB", (24, 24), tuple(secrets.token_bytes(3)))  # no other test's image
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    first = out.getvalue()
     await upload(client, shop, "image/png", first)
     await upload(client, other, "image/png", first)  # the same image: one stored row
     shared = urlsplit((await branding_of(client, shop))["logoUrl"]).path
