@@ -11,39 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from tests.conftest import ROOT, services_required
+from tests.chromium import launched_chromium
+from tests.conftest import ROOT
 from tests.helpers import DECLINE_CARDS, INTENT, gql, open_shop
 from tests.receiver import LocalServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 860}
-
-
-def browser_missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return ("browser tests skipped: Chromium is not installed "
-                "(enable them with `sudo apt-get install chromium`)")
-    return None
-
-
-def require_browser() -> None:
-    reason = browser_missing()
-    if reason and services_required():
-        pytest.fail(reason.replace("skipped", "required in CI"))
-    if reason:
-        pytest.skip(reason)
 
 
 def merchant_site() -> Starlette:
@@ -65,14 +46,8 @@ async def shop_site():
 
 @pytest_asyncio.fixture(scope="module")
 async def browser():
-    require_browser()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_FLAGS)
+    async for instance in launched_chromium():
         yield instance
-        await instance.close()
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from client.graphql import Gateway
 from client.onboarding import Merchant, onboard, set_webhook_url
-from tests.browser.test_checkout import CHROMIUM, CHROMIUM_FLAGS, require_browser
+from tests.chromium import launched_chromium
 from tests.receiver import free_port
 
 
@@ -93,11 +93,5 @@ def running_example(command: list[str], cwd, wiring: Wiring, env: dict[str, str]
 
 @pytest_asyncio.fixture(scope="module")
 async def browser():
-    require_browser()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_FLAGS)
+    async for instance in launched_chromium():
         yield instance
-        await instance.close()

@@ -13,7 +13,7 @@ import httpx
 import pytest_asyncio
 
 from core.config import Settings, get_settings, use_settings
-from tests.browser.test_checkout import CHROMIUM, CHROMIUM_FLAGS, require_browser
+from tests.chromium import launched_chromium
 from tests.conftest import embedded_server
 
 ASSETS = "/graphiql/static"
@@ -60,14 +60,8 @@ async def test_graphiql_off_serves_neither_page_nor_assets(settings):
 
 @pytest_asyncio.fixture(scope="module")
 async def browser():
-    require_browser()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                    args=CHROMIUM_FLAGS)
+    async for instance in launched_chromium():
         yield instance
-        await instance.close()
 
 
 async def test_graphiql_runs_a_query_with_no_internet(browser, tmp_path):
