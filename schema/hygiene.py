@@ -54,8 +54,8 @@ def problems(value: Any, field_type: Any, path: tuple[str, ...]) -> Iterator[Ref
         return
     field_type = _unwrap(field_type)
     if isinstance(field_type, StrawberryList):
-        for item in value:
-            yield from problems(item, field_type.of_type, path)
+        for index, item in enumerate(value):  # named as the resolvers name list items
+            yield from problems(item, field_type.of_type, (*path, str(index)))
     elif has_object_definition(field_type):
         definition = field_type.__strawberry_definition__
         for field in definition.fields:

@@ -184,3 +184,14 @@ async def test_the_checkout_form_holds_to_the_same_text_rule(client, shop):
     session = await send(client, CHECKOUT_SESSION, {"id": intent["id"],
                                                     "secret": intent["clientSecret"]})
     assert session["data"]["checkoutSession"]["status"] == "AWAITING_PAYMENT_METHOD"
+
+
+async def test_bad_text_in_a_list_item_names_the_item(client, shop):
+    items = [{"name": "Notebook", "quantity": 1, "unitAmount": 250},
+             {"name": "Pen\x00", "quantity": 1, "unitAmount": 250}]
+    values = {"amount": 500, "currency": "usd", "successUrl": "https://shop.test/ok",
+              "lineItems": items}
+    answer = await send(client, CREATE_INTENT, {"input": values}, api_key=shop.api_key)
+    refused = only_user_error(answer, "createPaymentIntent")
+    assert refused["code"] == "VALIDATION_ERROR"
+    assert refused["field"] == ["input", "lineItems", "1", "name"]
