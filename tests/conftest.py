@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,17 @@ def reachable(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def require_tool(reason: str, *commands: str) -> None:
+    """Skip a test that needs `commands` (node, npm…) where they are missing, except in CI
+    (or REQUIRE_SERVICES), where a missing tool fails the run instead of hiding the test."""
+    missing = [command for command in commands if shutil.which(command) is None]
+    if not missing:
+        return
+    if services_required():
+        pytest.fail(f"{', '.join(missing)} required in CI for {reason}")
+    pytest.skip(f"{reason} skipped: {', '.join(missing)} not installed")
 
 
 def services_available() -> bool:

@@ -11,25 +11,17 @@ import subprocess
 import pytest
 import pytest_asyncio
 
-from tests.conftest import ROOT, services_required
+from tests.conftest import ROOT, require_tool
 from tests.examples import scenarios
 from tests.examples.conftest import running_example, wire_merchant
 
 EXAMPLE = ROOT / "docs" / "examples" / "node-express"
 
 
-def require_node() -> None:
-    if shutil.which("node") and shutil.which("npm"):
-        return
-    if services_required():
-        pytest.fail("node and npm are required in CI for the Node/Express example")
-    pytest.skip("Node/Express example skipped: node/npm are not installed")
-
-
 @pytest.fixture(scope="module")
 def installed_copy(tmp_path_factory):
     """The example as a developer gets it: a copy of its files, then `npm install`."""
-    require_node()
+    require_tool("the Node/Express example", "node", "npm")
     copy = tmp_path_factory.mktemp("node-express") / "shop"
     shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("node_modules"))
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=copy, check=True,

@@ -7,14 +7,13 @@ coercion) with 400 and no `data`; `application/json` keeps 200 for GraphQL error
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from schema.view import GRAPHQL_RESPONSE, JSON, media_type_for
-from tests.conftest import ROOT, embedded_server, services_required
+from tests.conftest import ROOT, embedded_server, require_tool
 
 AUDIT_SCRIPT = Path(__file__).with_name("graphql_http_audit.mjs")
 PREFERS_GRAPHQL = {"Accept": GRAPHQL_RESPONSE}
@@ -76,15 +75,9 @@ async def test_refusals_keep_their_status_in_either_media_type(client, settings)
     assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
-def node_missing() -> bool:
-    return shutil.which("node") is None or shutil.which("npm") is None
-
 
 def test_graphql_http_audit_finds_no_error_and_no_warning(tmp_path):
-    if node_missing():
-        if services_required():
-            pytest.fail("node and npm are required in CI for the graphql-http audit")
-        pytest.skip("graphql-http audit skipped: node/npm are not installed")
+    require_tool("the graphql-http audit", "node", "npm")
     modules = tmp_path / "npm"
     subprocess.run(["npm", "install", "--prefix", str(modules), "--no-audit", "--no-fund",
                     "graphql-http", "graphql"], check=True, capture_output=True, timeout=180)

@@ -6,14 +6,12 @@ Checked twice: by walking the schema's own introspection (always), and by
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
 from graphql import get_introspection_query, graphql_sync
 
 from schema.schema import build_schema
-from tests.conftest import services_required
+from tests.conftest import require_tool
 from tests.helpers import create_intent, gql, open_shop, payload_of
 
 LINTER = "graphql-schema-linter@3.0.1"
@@ -84,15 +82,9 @@ async def test_has_previous_page_is_false_as_lists_page_forward_only(client):
     assert second["pageInfo"]["hasPreviousPage"] is False
 
 
-def node_missing() -> bool:
-    return shutil.which("node") is None or shutil.which("npm") is None
-
 
 def test_graphql_schema_linter_finds_no_missing_description_and_no_relay_error(tmp_path):
-    if node_missing():
-        if services_required():
-            pytest.fail("node and npm are required in CI for graphql-schema-linter")
-        pytest.skip("graphql-schema-linter skipped: node/npm are not installed")
+    require_tool("graphql-schema-linter", "node", "npm")
     modules = tmp_path / "npm"
     subprocess.run(["npm", "install", "--prefix", str(modules), "--no-audit", "--no-fund",
                     LINTER, GRAPHQL_JS], check=True, capture_output=True, timeout=180)
