@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,20 @@ async def settings(request, tmp_path_factory) -> AsyncIterator[Settings]:
         yield make_settings(tmp, url, TEST_REDIS_URL)
     finally:
         await drop_pg_database(name)
+
+
+@pytest.fixture
+def fleet_settings(tmp_path) -> Iterator[Settings]:
+    """A PostgreSQL database and queue of its own, for the processes a (synchronous) test
+    starts: a fleet of `python main.py serve` and workers."""
+    skip_or_fail_without_services()
+    name = f"gateway_fleet_{RUN_ID}_{secrets.token_hex(3)}"
+    url = asyncio.run(create_pg_database(name))
+    try:
+        yield make_settings(tmp_path, url, TEST_REDIS_URL).with_overrides(
+            queue_name=f"arq:queue:fleet:{name}")
+    finally:
+        asyncio.run(drop_pg_database(name))
 
 
 @pytest_asyncio.fixture(scope="session")

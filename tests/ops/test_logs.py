@@ -3,11 +3,9 @@ every process uvicorn starts."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 
@@ -17,12 +15,7 @@ from core.logs import JsonLineFormatter, TextFormatter, log_config
 from core.requests import RequestIdFilter, bound_request_id
 from tests.conftest import (
     ROOT,
-    TEST_REDIS_URL,
-    create_pg_database,
-    drop_pg_database,
-    make_settings,
     settings_env,
-    skip_or_fail_without_services,
     wait_until_ready,
 )
 from tests.receiver import free_port
@@ -86,16 +79,10 @@ def test_the_query_log_never_goes_below_info():
     assert log_config("warning", "text")["loggers"]["tortoise.db_client"]["level"] == "WARNING"
 
 
-async def test_a_fleet_of_two_workers_writes_only_json_lines(tmp_path):
+def test_a_fleet_of_two_workers_writes_only_json_lines(fleet_settings, tmp_path):
     """`python main.py serve` with WORKERS=2 on PostgreSQL + Redis, LOG_FORMAT=json: every
     line on stderr, uvicorn's startup lines and the access lines included, is a JSON object."""
-    skip_or_fail_without_services()
-    name = f"gateway_logs_{os.getpid()}_{free_port()}"
-    url = await create_pg_database(name)
-    try:
-        stderr = await asyncio.to_thread(serve_one_request, tmp_path, url)
-    finally:
-        await drop_pg_database(name)
+    stderr = serve_one_request(tmp_path, fleet_settings)
     lines = [json.loads(line) for line in stderr.splitlines()]  # fails on any non-JSON line
     assert lines and all(line.keys() >= FIELDS for line in lines)
     messages = [line["message"] for line in lines]
@@ -106,10 +93,9 @@ async def test_a_fleet_of_two_workers_writes_only_json_lines(tmp_path):
         ("gateway.access", "/healthz", 200)
 
 
-def serve_one_request(tmp_path, database_url: str) -> str:
+def serve_one_request(tmp_path, fleet_settings) -> str:
     port = free_port()
-    settings = make_settings(tmp_path, database_url, TEST_REDIS_URL).with_overrides(
-        public_base_url=f"http://127.0.0.1:{port}", queue_name=f"arq:queue:test-logs:{port}")
+    settings = fleet_settings.with_overrides(public_base_url=f"http://127.0.0.1:{port}")
     env = {**settings_env(settings), "PORT": str(port), "WORKERS": "2", "LOG_FORMAT": "json",
            "LOG_LEVEL": "info"}
     log_path = tmp_path / "stderr.log"

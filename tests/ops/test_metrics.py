@@ -7,23 +7,15 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
 from tests.conftest import (
     ROOT,
-    RUN_ID,
-    TEST_REDIS_URL,
-    create_pg_database,
-    drop_pg_database,
-    make_settings,
     settings_env,
-    skip_or_fail_without_services,
     wait_until_ready,
 )
 from tests.helpers import (
@@ -128,19 +120,6 @@ async def test_metrics_can_be_turned_off(settings):
             assert (await http.get("/metrics")).status_code == 404
     finally:
         use_settings(current)  # create_app made its settings the process's
-
-
-@pytest.fixture
-def fleet_settings(tmp_path) -> Iterator[Settings]:
-    """A PostgreSQL database and queue of its own, for processes started by the test."""
-    skip_or_fail_without_services()
-    name = f"gateway_metrics_{RUN_ID}"
-    url = asyncio.run(create_pg_database(name))
-    try:
-        yield make_settings(tmp_path, url, TEST_REDIS_URL).with_overrides(
-            queue_name=f"arq:queue:metrics:{RUN_ID}")
-    finally:
-        asyncio.run(drop_pg_database(name))
 
 
 def start(command: str, settings: Settings, log: Path, **env: str) -> subprocess.Popen:
