@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID and the access log (CONTRACT §16)
     if settings.metrics:  # CONTRACT §16
         app.router.routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
-    app.add_middleware(HTTPMetrics, routes=app.routes)
+    app.add_middleware(HTTPMetrics)
     return app
 
 

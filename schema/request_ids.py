@@ -10,11 +10,11 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.metrics import UNMATCHED_ROUTE
 from core.requests import HEADER, bound_request_id, request_id_for
 
 access_log = logging.getLogger("gateway.access")
 
-UNMATCHED = "<unmatched>"
 
 
 class RequestIdMiddleware:
@@ -52,7 +52,7 @@ def route_template(scope: Scope, root_path: str) -> str:
     leaves the innermost route in `scope["route"]` and each mount's path in `root_path`."""
     route = scope.get("route")
     if route is None:
-        return UNMATCHED
+        return UNMATCHED_ROUTE
     prefix = scope.get("root_path", "")[len(root_path):]
     if isinstance(route, Mount):  # its own path is already in root_path
         return prefix or route.path
