@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import weakref
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -19,6 +17,7 @@ from core.errors import ErrorCode, UserError, unauthenticated
 from core.ratelimit import Limits, LimitStore, Verdict, rate_limited
 from models.users import RefreshToken, Session, User
 from resolvers.access import Caller
+from resolvers.cpu import Gate
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=30)
@@ -35,30 +34,18 @@ class Tokens:
     token_type: str = "Bearer"
 
 
-_hash_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
-    weakref.WeakKeyDictionary()
-
-
-def _hash_gate() -> asyncio.Semaphore:
-    """At most HASH_CONCURRENCY argon2 computations at once in this process (CONTRACT §12.4):
-    each costs ~100 ms of CPU, so a burst of logins queues here instead of starving every
-    other request of the machine. One semaphore per event loop (tests run several)."""
-    loop = asyncio.get_running_loop()
-    gate = _hash_gates.get(loop)
-    if gate is None:
-        gate = _hash_gates[loop] = asyncio.Semaphore(max(1, get_settings().hash_concurrency))
-    return gate
+# Argon2 costs ~100 ms of CPU a hash: at most HASH_CONCURRENCY at once per process
+# (CONTRACT §12.4), so a burst of logins queues here instead of starving every other request.
+_hashing = Gate(lambda: get_settings().hash_concurrency)
 
 
 async def _hash(password: str) -> str:
     """Argon2 costs tens of milliseconds of CPU: off the event loop, a few at a time."""
-    async with _hash_gate():
-        return await asyncio.to_thread(security.hash_password, password)
+    return await _hashing.run(security.hash_password, password)
 
 
 async def _verify(password_hash: str, password: str) -> bool:
-    async with _hash_gate():
-        return await asyncio.to_thread(security.verify_password, password_hash, password)
+    return await _hashing.run(security.verify_password, password_hash, password)
 
 
 @dataclass(frozen=True)

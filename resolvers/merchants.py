@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +19,7 @@ from models.merchants import Membership, Merchant, MerchantLogo
 from models.payment_intents import PaymentIntent
 from resolvers import caps, events
 from resolvers.access import Caller, authorize, member_may, role_in
+from resolvers.cpu import Gate
 from resolvers.network import check_webhook_url
 
 SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
@@ -135,8 +134,7 @@ async def upload_logo(caller: Caller, merchant_id: str, content_type: str,
     and a couple at a time), keep it by its SHA-256 and make it the merchant's logo. The
     previous logo goes unless another merchant shows it too."""
     await authorize(caller, merchant_id, "settings:update")
-    async with _image_work():
-        logo = await asyncio.to_thread(branding.clean_logo, content_type, data_base64)
+    logo = await _image_work.run(branding.clean_logo, content_type, data_base64)
     previous = (await Merchant.get(id=merchant_id)).logo_sha256
     async with in_transaction():
         await MerchantLogo.get_or_create(sha256=logo.sha256, defaults={
@@ -161,16 +159,7 @@ async def _forget_unused_logo(sha256: str | None) -> None:
         await MerchantLogo.filter(sha256=sha256).delete()
 
 
-_image_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
-    weakref.WeakKeyDictionary()
-
-
-def _image_work() -> asyncio.Semaphore:
-    """At most two images decoded at once in this process (one semaphore per event loop)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _image_gates:
-        _image_gates[loop] = asyncio.Semaphore(2)
-    return _image_gates[loop]
+_image_work = Gate(lambda: 2)  # images decoded at once in this process
 
 
 async def logo_bytes(sha256: str, content_type: str) -> bytes | None:
