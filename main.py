@@ -10,17 +10,18 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from core.config import Settings, load_settings, use_settings
 from core.logs import configure_logging, log_config
 from core.ratelimit import Limits
 from models import db
-from resolvers import dispatch
+from resolvers import dispatch, live
 from schema.http_metrics import HTTPMetrics, metrics_endpoint
 from schema.request_ids import RequestIdMiddleware
 from schema.schema import build_schema
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     use_settings(settings)
     from checkout.routes import checkout_routes
+    from reports.routes import report_routes
+    from schema.context import authenticate
     from tasks.limit_store import create_limit_store
     from tasks.queue import create_queue
 
@@ -44,9 +47,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect(settings.database_url)
         app.state.queue = await create_queue(settings)
+        await live.start(settings.redis_url, settings.queue_name,  # CONTRACT §15
+                         settings.live_poll_seconds)
         try:
             yield
         finally:
+            await live.stop()
             await dispatch.settle()
             await app.state.queue.close()
             await limits.store.close()
@@ -63,9 +69,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=[
         Route("/graphql", graphql),  # every method: the view answers coded JSON (§12.6)
+        WebSocketRoute("/graphql", graphql),  # graphql-transport-ws (CONTRACT §15)
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/checkout", routes=checkout_routes()),
+        Mount("/reports", routes=report_routes(authenticate)),  # CONTRACT §13
         *graphiql_mounts(settings),
     ], lifespan=lifespan)
     app.state.graphql = graphql
@@ -121,7 +129,10 @@ def serve(settings: Settings) -> None:
                 log_config=log_config(settings.log_level, settings.log_format),
                 # The client address is core.proxies.client_ip's to decide (FORWARDED_ALLOW_IPS):
                 # uvicorn must not rewrite it from headers, even from loopback.
-                proxy_headers=False)
+                proxy_headers=False,
+                # WebSocket (CONTRACT §15): no per-message deflate, whose zlib state costs some
+                # 300 KB a connection for messages of a few hundred bytes.
+                ws_per_message_deflate=False)
 
 
 def worker(settings: Settings, processes: int = 1) -> None:
@@ -148,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply database migrations")
     demo = commands.add_parser("demo", help="run the quick start against a running gateway")
     demo.add_argument("--url", default=None, help="the gateway's base URL")
+    add_live_commands(commands)
     args = parser.parse_args(argv)
     settings = load_settings()
     use_settings(settings)
@@ -162,6 +174,44 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         from checkout.demo import run_demo
         sys.exit(run_demo(args.url or settings.public_base_url))
+    elif args.command in ("listen", "trigger"):
+        sys.exit(run_live_command(args))
+
+
+def add_live_commands(commands: Any) -> None:
+    """`listen` and `trigger` (CONTRACT §15): developing against webhooks without a tunnel."""
+    url = {"default": os.environ.get("GATEWAY_URL"), "help": "the gateway's base URL "
+           "(or GATEWAY_URL)"}
+    key = {"default": os.environ.get("GATEWAY_API_KEY"), "help": "a merchant's API key "
+           "(or GATEWAY_API_KEY)"}
+    listen = commands.add_parser("listen", help="forward the merchant's events, signed, to a "
+                                                "local URL")
+    listen.add_argument("--url", **url)
+    listen.add_argument("--api-key", **key)
+    listen.add_argument("--forward-to", required=True, metavar="LOCAL_URL",
+                        help="where to POST each event, as a webhook")
+    listen.add_argument("--events", default="", metavar="a,b",
+                        help="only these event types (default: all)")
+    trigger = commands.add_parser("trigger", help="make the gateway emit an event of a type")
+    trigger.add_argument("type", help="e.g. payment_intent.captured")
+    trigger.add_argument("--url", **url)
+    trigger.add_argument("--api-key", **key)
+
+
+def run_live_command(args: argparse.Namespace) -> int:
+    if not args.url or not args.api_key:
+        print(f"{args.command}: pass --url and --api-key (or set GATEWAY_URL and "
+              "GATEWAY_API_KEY)", file=sys.stderr)
+        return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per event, no noise
+    if args.command == "listen":
+        from client.listen import run_listen
+
+        types = [part.strip() for part in args.events.split(",") if part.strip()]
+        return run_listen(args.url, args.api_key, args.forward_to, types)
+    from client.trigger import run_trigger
+
+    return run_trigger(args.url, args.api_key, args.type)
 
 
 if __name__ == "__main__":

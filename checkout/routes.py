@@ -86,7 +86,9 @@ def security_headers(intent: PaymentIntent | None = None) -> dict[str, str]:
     if intent is not None:  # the 303 after the form post must be allowed to leave
         form_targets += sorted({source for url in (intent.success_url, intent.cancel_url)
                                 if url and (source := origin(url))})
+    # connect-src 'self': live.js follows the intent over this origin's ws/wss (§15)
     policy = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+              "connect-src 'self'; "
               f"form-action {' '.join(form_targets)}; frame-ancestors 'none'; "
               "base-uri 'none'")
     return {"Content-Security-Policy": policy, "X-Frame-Options": "DENY",

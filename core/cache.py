@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -14,6 +16,7 @@ class TTLCache(Generic[K, V]):
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V | None]] = {}
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
@@ -23,6 +26,47 @@ class TTLCache(Generic[K, V]):
             del self._entries[key]
             return None
         return entry[1]
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The cached value, else `load()`'s, cached unless None. Concurrent misses of one key
+        share one load: when an entry lapses under load, one query refreshes it, not one per
+        request in flight."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        loading = self._loading.get(key)
+        if loading is not None and loading.get_loop() is asyncio.get_running_loop():
+            return await self._share(loading, load)
+        loading = asyncio.get_running_loop().create_future()
+        self._loading[key] = loading
+        try:
+            value = await load()
+        except asyncio.CancelledError:
+            loading.cancel()  # the waiters load for themselves (_share)
+            raise
+        except Exception as error:
+            loading.set_exception(error)
+            loading.exception()  # marked as retrieved: there may be no waiter
+            raise
+        else:
+            loading.set_result(value)
+            if value is not None:
+                self.put(key, value)
+            return value
+        finally:
+            if self._loading.get(key) is loading:
+                del self._loading[key]
+
+    @staticmethod
+    async def _share(loading: asyncio.Future[V | None],
+                     load: Callable[[], Awaitable[V | None]]) -> V | None:
+        try:
+            return await asyncio.shield(loading)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if loading.cancelled() and task is not None and not task.cancelling():
+                return await load()  # the loader was cancelled, not us
+            raise
 
     def put(self, key: K, value: V) -> V:
         if len(self._entries) >= self.max_entries:

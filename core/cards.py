@@ -33,6 +33,7 @@ class IssuerResponse:
     approved: bool
     code: str
     message: str
+    disputed: bool = False  # approved, then disputed by the cardholder (CONTRACT §13)
 
 
 APPROVED = IssuerResponse(True, "00", "Approved")
@@ -41,6 +42,7 @@ DO_NOT_HONOR = IssuerResponse(False, "05", "Your card was declined (do not honor
 TEST_CARDS: dict[str, IssuerResponse] = {
     "4242424242424242": APPROVED,
     "5555555555554444": APPROVED,
+    "4000000000000259": IssuerResponse(True, "00", "Approved", disputed=True),
     "4000000000000002": DO_NOT_HONOR,
     "4000000000009995": IssuerResponse(False, "51", "Your card has insufficient funds"),
     "4000000000000069": IssuerResponse(False, "54", "Your card has expired"),

@@ -77,10 +77,16 @@ class Settings:
         default=DEFAULT_RETRY_SCHEDULE, metadata=env("WEBHOOK_RETRY_SCHEDULE", _retry_schedule))
     webhook_timeout_seconds: float = field(default=10.0,
                                            metadata=env("WEBHOOK_TIMEOUT_SECONDS", float))
+    # CONTRACT §14: an endpoint whose every attempt failed for this long is disabled.
+    webhook_disable_after_seconds: float = field(
+        default=432000.0, metadata=env("WEBHOOK_DISABLE_AFTER_SECONDS", float))
     # A due delivery with no attempt this long after its time is taken to have lost its job.
     delivery_grace_seconds: float = field(default=30.0,
                                           metadata=env("DELIVERY_GRACE_SECONDS", float))
     sweep_interval_seconds: int = field(default=10, metadata=env("SWEEP_INTERVAL_SECONDS", int))
+    live_poll_seconds: float = field(default=1.0, metadata=env("LIVE_POLL_SECONDS", float))
+    websocket_handshakes_per_minute: int = field(
+        default=120, metadata=env("WEBSOCKET_HANDSHAKES_PER_MINUTE", int))
     rate_limit_ip_per_second: float = field(default=500.0,
                                             metadata=env("RATE_LIMIT_IP_PER_SECOND", float))
     rate_limit_key_per_second: float = field(default=500.0,
@@ -107,6 +113,24 @@ class Settings:
                                             metadata=env("WORKER_METRICS_PORT", int))
     # CONTRACT §16: "json" writes every log line as one JSON object.
     log_format: str = field(default="text", metadata=env("LOG_FORMAT", _log_format))
+    # CONTRACT §13: fees, settlement, payouts and disputes (amounts in minor units).
+    fee_percent_bps: int = field(default=290, metadata=env("FEE_PERCENT_BPS", int))
+    fee_fixed: int = field(default=30, metadata=env("FEE_FIXED", int))
+    settlement_delay_seconds: int = field(default=172800,
+                                          metadata=env("SETTLEMENT_DELAY_SECONDS", int))
+    payout_interval_seconds: int = field(default=86400,
+                                         metadata=env("PAYOUT_INTERVAL_SECONDS", int))
+    payout_transit_seconds: int = field(default=86400,
+                                        metadata=env("PAYOUT_TRANSIT_SECONDS", int))
+    dispute_fee: int = field(default=1500, metadata=env("DISPUTE_FEE", int))
+    dispute_open_delay_seconds: int = field(default=60,
+                                            metadata=env("DISPUTE_OPEN_DELAY_SECONDS", int))
+    dispute_evidence_seconds: int = field(default=604800,
+                                          metadata=env("DISPUTE_EVIDENCE_SECONDS", int))
+    dispute_review_seconds: int = field(default=3600,
+                                        metadata=env("DISPUTE_REVIEW_SECONDS", int))
+    # The AES-GCM key of payout destinations (core.crypto): "": generated under DATA_DIR.
+    data_encryption_key: str = field(default="", metadata=env("DATA_ENCRYPTION_KEY"))
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -136,6 +160,8 @@ def _derived(settings: Settings) -> dict[str, Any]:
         "jwt_secret": settings.jwt_secret or stored_secret(data_dir, "jwt_secret"),
         "card_fingerprint_key": settings.card_fingerprint_key
         or stored_secret(data_dir, "card_fingerprint_key"),
+        "data_encryption_key": settings.data_encryption_key
+        or stored_secret(data_dir, "data_encryption_key"),
     }
 
 

@@ -19,6 +19,13 @@ class EventType(str, Enum):
     PAYMENT_INTENT_EXPIRED = "payment_intent.expired"
     PAYMENT_INTENT_REFUNDED = "payment_intent.refunded"
     WEBHOOK_TEST = "webhook.test"
+    PAYOUT_CREATED = "payout.created"  # CONTRACT §13
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_FAILED = "payout.failed"
+    DISPUTE_CREATED = "dispute.created"
+    DISPUTE_UPDATED = "dispute.updated"
+    DISPUTE_CLOSED = "dispute.closed"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"  # CONTRACT §14
 
 
 class Job(str, Enum):
@@ -26,6 +33,12 @@ class Job(str, Enum):
 
     DELIVER_EVENT = "deliver_event"
     SWEEP = "sweep"
+
+
+class Schedule(str, Enum):
+    """Fleet-wide periodic runs, claimed in the `schedules` table (models.money.Schedule)."""
+
+    AUTOMATIC_PAYOUTS = "automatic_payouts"
 
 
 def delivery_job_id(event_id: str, *attempt: object) -> str:

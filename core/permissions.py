@@ -20,11 +20,16 @@ class Role(str, Enum):
 # reads its own merchant (`merchant:read`) and nothing of its people, settings or keys.
 READ = frozenset({"merchant:read", "members:read", "settings:read", "payment_intents:read",
                   "events:read"})
+# Money (CONTRACT §13): the balance, its transactions, payouts and disputes are read, and
+# disputes answered, by OWNER, ADMIN and MANAGER; payouts made by OWNER and ADMIN (payout
+# settings are `settings:update`).
 OPERATE = frozenset({"payment_intents:capture", "payment_intents:void", "payment_intents:cancel",
-                     "payment_intents:refund", "members:invite"})
+                     "payment_intents:refund", "members:invite", "balance:read",
+                     "disputes:respond"})
 ADMINISTER = frozenset({"members:update_role", "merchant:update", "settings:update",
                         "settings:read_secret", "api_keys:create", "api_keys:revoke",
-                        "api_keys:read", "webhooks:send_test", "events:redeliver"})
+                        "api_keys:read", "webhooks:send_test", "events:redeliver",
+                        "payouts:create"})
 OWN = frozenset({"members:remove"})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -39,6 +44,7 @@ API_KEY_PERMISSIONS = frozenset({
     "payment_intents:read", "payment_intents:create", "payment_intents:capture",
     "payment_intents:void", "payment_intents:cancel", "payment_intents:refund",
     "events:read", "events:redeliver", "merchant:read",
+    "balance:read", "disputes:respond", "payouts:create",
 })
 
 

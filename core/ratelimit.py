@@ -196,6 +196,7 @@ class Limits:
     auth_ip: RateLimiter
     checkout_intent: RateLimiter
     checkout_ip: RateLimiter
+    websocket_ip: RateLimiter  # WebSocket handshakes (CONTRACT §15)
 
     @classmethod
     def of(cls, settings: Any, store: LimitStore) -> Limits:
@@ -213,4 +214,6 @@ class Limits:
             auth_ip=RateLimiter("auth-ip", Rate.per_minute(settings.auth_ip_per_minute), store),
             checkout_intent=RateLimiter("checkout-intent", Rate.per_minute(checkout), store),
             checkout_ip=RateLimiter(
-                "checkout-ip", Rate.per_minute(checkout * CHECKOUT_INTENTS_PER_IP), store))
+                "checkout-ip", Rate.per_minute(checkout * CHECKOUT_INTENTS_PER_IP), store),
+            websocket_ip=RateLimiter(
+                "ws-ip", Rate.per_minute(settings.websocket_handshakes_per_minute), store))

@@ -6,4 +6,6 @@ MODEL_MODULES = [
     "models.api_keys",
     "models.payment_intents",
     "models.events",
+    "models.webhooks",
+    "models.money",
 ]

@@ -9,7 +9,11 @@ from models.base import id_field
 
 
 class DeliveryState(str, Enum):
-    NONE = "NONE"  # no webhook URL when the event happened
+    """Stored on an event as a hint only: whether its merchant had webhook endpoints when it
+    was written (PENDING: wake the delivery after commit). What each endpoint is owed lives in
+    models.webhooks.EndpointDelivery; `deliveryState` is read from there."""
+
+    NONE = "NONE"  # no webhook endpoint
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"  # every attempt used; `redeliverEvent` sends it again
@@ -26,11 +30,11 @@ class Event(Model):
     data = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     delivery_state = fields.CharEnumField(DeliveryState, max_length=10)
+    # Obsolete since webhook endpoints (migration 0007): each (event, endpoint) pair keeps its
+    # own in EndpointDelivery. Kept, not dropped: dropping a column rebuilds the table on SQLite.
     attempt_count = fields.IntField(default=0)
-    # attempt_count when the current round of retries began (a redelivery starts a new round)
     retry_base = fields.IntField(default=0)
-    next_attempt_at = fields.DatetimeField(null=True)
-    # Whoever holds an unexpired lease is delivering the event; nobody else may.
+    next_attempt_at = fields.DatetimeField(null=True)  # set when delivery_state is PENDING
     lease_until = fields.DatetimeField(null=True)
     # The X-Request-ID of the request that made it (CONTRACT §16); None when no request did
     # (the sweep's expiries). Its deliveries log under that id.
@@ -47,6 +51,8 @@ class WebhookDelivery(Model):
     id = id_field("whd")
     event = fields.ForeignKeyField("models.Event", related_name="deliveries",
                                    on_delete=fields.CASCADE)
+    # The endpoint it went to (a plain column: the log outlives a deleted endpoint).
+    endpoint_id = fields.CharField(max_length=40, null=True)
     attempt = fields.IntField()
     url = fields.CharField(max_length=2048)
     response_status = fields.IntField(null=True)

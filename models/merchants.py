@@ -50,6 +50,11 @@ class Merchant(Model):
                                     db_default=branding.BorderStyle.ROUNDED.value)
     logo_sha256 = fields.CharField(max_length=64, null=True)  # a MerchantLogo
     logo_content_type = fields.CharField(max_length=20, null=True)  # that logo's
+    # Payouts (CONTRACT §13): a PayoutSchedule value, and the IBAN paid into, encrypted with
+    # AES-GCM (core.crypto) and shown only as its last 4.
+    payout_schedule = fields.CharField(max_length=10, default="AUTOMATIC", db_default="AUTOMATIC")
+    payout_destination = fields.TextField(null=True)
+    payout_destination_last4 = fields.CharField(max_length=4, null=True)
 
     class Meta:
         table = "merchants"

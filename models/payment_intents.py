@@ -90,6 +90,13 @@ class PaymentIntent(Model):
     locale = fields.CharField(max_length=5, null=True)
     submit_type = fields.CharField(max_length=10, default=SubmitType.PAY.value,
                                    db_default=SubmitType.PAY.value)
+    # Money after payment (CONTRACT §13): the fee of the capture (None before one); the
+    # dispute test card's flag (never the number) and when its dispute opens once captured;
+    # the status of the intent's dispute, decided on this row so refunds serialize with it.
+    fee = fields.BigIntField(null=True)
+    disputes_on_capture = fields.BooleanField(default=False, db_default=False)
+    dispute_due_at = fields.DatetimeField(null=True)
+    dispute_status = fields.CharField(max_length=16, null=True)
     # Bumped by every transition: an UPDATE ... WHERE version = n loses to a concurrent one.
     version = fields.IntField(default=0)
 
@@ -101,7 +108,8 @@ class PaymentIntent(Model):
                    PartialIndex(fields=("expires_at",), name="payment_intents_due",
                                 condition={"status": "AWAITING_PAYMENT_METHOD"}),
                    PartialIndex(fields=("authorized_at",), name="payment_intents_authorized",
-                                condition={"status": "AUTHORIZED"}))
+                                condition={"status": "AUTHORIZED"}),
+                   ("dispute_due_at",))
 
     def effective_status(self, now: datetime) -> IntentStatus:
         """An intent past `expiresAt` is EXPIRED even before the worker has marked it."""

@@ -18,13 +18,14 @@ from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from core import metrics, security
+from core import endpoints, metrics, security
 from core.names import EventType
 from core.validation import is_well_formed_id
 from models.db import is_postgres
-from models.events import DeliveryState, Event
-from models.merchants import Merchant
+from models.events import Event
+from models.money import BalanceTotal
 from models.payment_intents import IntentStatus, PaymentIntent
+from models.webhooks import EndpointDelivery, EndpointStatus, PairState, WebhookEndpoint
 
 M = TypeVar("M", bound=Model)
 
@@ -61,7 +62,27 @@ class Update:
     expect: dict[str, Any] = field(default_factory=dict)
 
 
-async def write_together(*writes: Model | Update) -> None:
+@dataclass(frozen=True)
+class AddToTotal:
+    """Add `net` to the running total of a merchant's currency (models.money.BalanceTotal),
+    creating it at `net`: one upsert, written with the ledger row it sums (CONTRACT §13).
+    One per (merchant, currency) in a write: the parts of one statement do not see each
+    other's changes."""
+
+    merchant_id: str
+    currency: str
+    net: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.merchant_id}:{self.currency}"
+
+
+ADD_TO_TOTAL = ("INSERT INTO balance_totals (id, merchant_id, currency, net) {source} "
+                "ON CONFLICT (id) DO UPDATE SET net = balance_totals.net + excluded.net")
+
+
+async def write_together(*writes: Model | Update | AddToTotal) -> None:
     """Insert new rows (unsaved models) and apply updates, atomically.
 
     On PostgreSQL one statement carries them all, each write but the last in a CTE: one
@@ -70,35 +91,46 @@ async def write_together(*writes: Model | Update) -> None:
     each model's own fields, so what is stored is what Tortoise would store; inside a
     transaction the statement joins it. Each write must touch a different row: the parts of
     one statement do not see each other's changes.
+
+    Every event among the writes gets its webhook deliveries in the same statement (or
+    transaction): one per endpoint of its merchant it is meant for (`_fan_out`), so an event
+    is owed to exactly the endpoints that existed when it was written, at no extra round trip.
     """
     connection = _connection(writes[0])
     if not is_postgres(connection):
         async with in_transaction():
             for write in writes:
                 await _write_with_tortoise(write)
+            await _fan_out_with_tortoise(_events(writes))
     else:
         values: list[Any] = []
-        *earlier, last = [_statement(write, values) for write in writes]
+        statements = [_statement(write, values) for write in writes]
+        statements += [_fan_out(event, values) for event in _events(writes)]
+        *earlier, last = statements
         await connection.execute_query(_with(earlier, last), values)
         _mark_saved(writes)
     _count_events(writes)
 
 
-async def write_if(guard: Update, *inserts: Model) -> bool:
-    """Apply `guard` and insert `inserts` if the guarded row still holds `guard.expect`;
-    otherwise write nothing and return False. All or none, one round trip on PostgreSQL."""
+async def write_if(guard: Update, *inserts: Model | Update | AddToTotal) -> bool:
+    """Apply `guard` and insert `inserts` (or apply further updates and totals) if the
+    guarded row still holds `guard.expect`; otherwise write nothing and return False. All or
+    none, one round trip on PostgreSQL."""
     connection = _connection(guard)
     if not is_postgres(connection):
         async with in_transaction():
             if not await _write_with_tortoise(guard):
                 return False
             for row in inserts:
-                await row.save(force_create=True)
+                await _write_with_tortoise(row)
+            await _fan_out_with_tortoise(_events(inserts))
         _count_events(inserts)
         return True
     values: list[Any] = []
+    written = "EXISTS (SELECT 1 FROM w0)"
     ctes = [_statement(guard, values) + " RETURNING 1"]
-    ctes += [_statement(row, values, only_if="EXISTS (SELECT 1 FROM w0)") for row in inserts]
+    ctes += [_statement(row, values, only_if=written) for row in inserts]
+    ctes += [_fan_out(event, values, only_if=written) for event in _events(inserts)]
     rows = await connection.execute_query_dict(
         _with(ctes, "SELECT count(*) AS written FROM w0"), values)
     _mark_saved(inserts)
@@ -108,13 +140,68 @@ async def write_if(guard: Update, *inserts: Model) -> bool:
     return written
 
 
+def _events(writes: tuple[Model | Update, ...]) -> list[Event]:
+    return [write for write in writes if isinstance(write, Event)]
+
+
+# --- an event's webhook deliveries: one per endpoint it is meant for (CONTRACT §14) ----------
+# `endpoints.meant_for` in SQL: the endpoint takes every event ("*") or this type, and is not
+# the one a `webhook_endpoint.disabled` event is about. A disabled endpoint's share is held.
+MEANT_FOR_SQL = ("endpoint.enabled_events ?| array['*', {type}::text] "
+                 "AND endpoint.id IS DISTINCT FROM {excluded}::text")
+PAIR_COLUMNS = ("event_id, endpoint_id, state, attempt_count, retry_base, next_attempt_at")
+PAIR_VALUES = (f"CASE WHEN endpoint.status = '{EndpointStatus.ENABLED.value}' "
+               f"THEN '{PairState.PENDING.value}' ELSE '{PairState.HELD.value}' END, 0, 0, "
+               f"CASE WHEN endpoint.status = '{EndpointStatus.ENABLED.value}' "
+               f"THEN {{due}}::timestamptz END")
+
+
+def _fan_out(event: Event, values: list[Any], only_if: str | None = None) -> str:
+    """The INSERT … SELECT of an event's deliveries, from its merchant's endpoints."""
+    event_id, merchant_id = _mark(values, event.id), _mark(values, event.merchant_id)
+    meant_for = MEANT_FOR_SQL.format(
+        type=_mark(values, event.type),
+        excluded=_mark(values, endpoints.excluded_endpoint(event.type, event.object_id)))
+    due = _mark(values, event.created_at)
+    return (f"INSERT INTO endpoint_deliveries ({PAIR_COLUMNS}) "
+            f"SELECT {event_id}, endpoint.id, {PAIR_VALUES.format(due=due)} "
+            f"FROM webhook_endpoints AS endpoint WHERE endpoint.merchant_id = {merchant_id} "
+            f"AND {meant_for}" + (f" AND {only_if}" if only_if else ""))
+
+
+async def _fan_out_with_tortoise(events: list[Event]) -> None:
+    """`_fan_out` in Python, inside the caller's transaction (SQLite: one writer at a time,
+    so the endpoints read are those that exist when the event is written)."""
+    if not events:
+        return
+    rows = await WebhookEndpoint.filter(
+        merchant_id__in={event.merchant_id for event in events}).values(
+        "id", "merchant_id", "enabled_events", "status")
+    pairs = [new_pair(event, row["id"], row["status"], event.created_at)
+             for event in events for row in rows
+             if row["merchant_id"] == event.merchant_id and endpoints.meant_for(
+                 row["id"], row["enabled_events"], event.type, event.object_id)]
+    if pairs:
+        await EndpointDelivery.bulk_create(pairs)
+
+
+def new_pair(event: Event, endpoint_id: str, status: str, due: datetime) -> EndpointDelivery:
+    enabled = status == EndpointStatus.ENABLED
+    return EndpointDelivery(event_id=event.id, endpoint_id=endpoint_id,
+                            state=(PairState.PENDING if enabled else PairState.HELD).value,
+                            attempt_count=0, retry_base=0,
+                            next_attempt_at=due if enabled else None)
+
+
 def _count_events(writes: tuple[Model | Update, ...]) -> None:
     """The one place events are counted (gateway_events_total): every event is written
     through here or by `expire_batch`'s statement, but the webhook test's (resolvers/webhooks)."""
     metrics.count_events(write.type for write in writes if isinstance(write, Event))
 
 
-def _connection(write: Model | Update) -> Any:
+def _connection(write: Model | Update | AddToTotal) -> Any:
+    if isinstance(write, AddToTotal):
+        return BalanceTotal._choose_db(for_write=True)
     model = write.model if isinstance(write, Update) else type(write)
     return model._choose_db(for_write=True)
 
@@ -131,7 +218,12 @@ def _mark_saved(writes: tuple[Model | Update, ...]) -> None:
             write._saved_in_db = True
 
 
-async def _write_with_tortoise(write: Model | Update) -> int:
+async def _write_with_tortoise(write: Model | Update | AddToTotal) -> int:
+    if isinstance(write, AddToTotal):
+        await _connection(write).execute_query(
+            ADD_TO_TOTAL.format(source="VALUES (?, ?, ?, ?)"),
+            [write.key, write.merchant_id, write.currency, write.net])
+        return 1
     if isinstance(write, Update):
         return await write.model.filter(pk=write.pk, **write.expect).update(**write.changes)
     await write.save(force_create=True)
@@ -141,8 +233,13 @@ async def _write_with_tortoise(write: Model | Update) -> int:
 def _statement(write: Model | Update, values: list[Any], only_if: str | None = None) -> str:
     """The write's SQL, its values appended to `values` ($n numbered on from theirs). An
     insert with `only_if` inserts nothing unless that condition holds."""
+    if isinstance(write, AddToTotal):
+        marks = ", ".join(_mark(values, value) for value in
+                          (write.key, write.merchant_id, write.currency, write.net))
+        where = f" WHERE {only_if}" if only_if else ""
+        return ADD_TO_TOTAL.format(source=f"SELECT {marks}{where}")
     if isinstance(write, Update):
-        return _update_statement(write, values)
+        return _update_statement(write, values, only_if)
     meta = write._meta
     columns = ", ".join(meta.fields_db_projection.values())
     marks = ", ".join(_mark(values, meta.fields_map[name].to_db_value(getattr(write, name), write))
@@ -152,7 +249,7 @@ def _statement(write: Model | Update, values: list[Any], only_if: str | None = N
     return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"
 
 
-def _update_statement(update: Update, values: list[Any]) -> str:
+def _update_statement(update: Update, values: list[Any], only_if: str | None = None) -> str:
     meta = update.model._meta
 
     def assign(changes: dict[str, Any], separator: str) -> str:
@@ -164,6 +261,8 @@ def _update_statement(update: Update, values: list[Any]) -> str:
     where = f"{meta.db_pk_column} = {_mark(values, meta.pk.to_db_value(update.pk, update.model))}"
     if update.expect:
         where += " AND " + assign(update.expect, " AND ")
+    if only_if:
+        where += f" AND {only_if}"
     return f"UPDATE {meta.db_table} SET {assign(update.changes, ', ')} WHERE {where}"
 
 
@@ -173,40 +272,67 @@ def _mark(values: list[Any], value: Any) -> str:
 
 
 # --- the webhook delivery's claim -----------------------------------------------------------
-# On PostgreSQL the claim and the read of what the delivery needs are one statement.
-CLAIM_AND_READ = """
-UPDATE events AS event SET lease_until = $1
-FROM merchants AS merchant
-WHERE event.id = $2 AND merchant.id = event.merchant_id AND event.delivery_state = 'PENDING'
-  AND event.next_attempt_at <= $3 AND (event.lease_until IS NULL OR event.lease_until < $4)
-RETURNING event.*, merchant.webhook_url, merchant.webhook_secret,
-          merchant.previous_webhook_secret, merchant.previous_secret_expires_at
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery whose lease this process holds: the pair, its event and its endpoint."""
+
+    pair: EndpointDelivery
+    event: Event
+    endpoint: WebhookEndpoint
+
+
+# On PostgreSQL the claim and the read of what the deliveries need are one statement.
+# $1 the lease, $2 the event, $3 one endpoint (NULL: every one), $4 due by, $5 now.
+CLAIM_AND_READ = f"""
+UPDATE endpoint_deliveries AS pair SET lease_until = $1
+FROM events AS event, webhook_endpoints AS endpoint
+WHERE pair.event_id = $2 AND ($3::text IS NULL OR pair.endpoint_id = $3::text)
+  AND event.id = pair.event_id AND endpoint.id = pair.endpoint_id
+  AND pair.state = '{PairState.PENDING.value}' AND pair.next_attempt_at <= $4
+  AND (pair.lease_until IS NULL OR pair.lease_until < $5)
+RETURNING pair.id AS pair_id, pair.attempt_count AS pair_attempt_count,
+          pair.retry_base AS pair_retry_base, event.*, endpoint.id AS endpoint_id,
+          endpoint.url AS endpoint_url,
+          endpoint.status AS endpoint_status, endpoint.secret AS endpoint_secret,
+          endpoint.previous_secret AS endpoint_previous_secret,
+          endpoint.previous_secret_until AS endpoint_previous_secret_until,
+          endpoint.failing_since AS endpoint_failing_since
 """
-MERCHANT_COLUMNS = ("webhook_url", "webhook_secret", "previous_webhook_secret",
-                    "previous_secret_expires_at")
+ENDPOINT_COLUMNS = ("url", "status", "secret", "previous_secret", "previous_secret_until",
+                    "failing_since")
 
 
-async def claim_delivery(event_id: str, moment: datetime, lease: datetime,
-                         due: datetime) -> tuple[Event, Merchant] | None:
-    """Take the event's lease (until `lease`) if it is due by `due` and nobody holds it at
-    `moment`: the event and its merchant's webhook settings, or None."""
-    connection = Event._choose_db(for_write=True)
+async def claim_deliveries(event_id: str, endpoint_id: str | None, moment: datetime,
+                           lease: datetime, due: datetime) -> list[Claimed]:
+    """Take the lease (until `lease`) of the event's deliveries (or of its one delivery to
+    `endpoint_id`) that are due by `due` and that nobody holds at `moment`."""
+    connection = EndpointDelivery._choose_db(for_write=True)
     if is_postgres(connection):
-        rows = await connection.execute_query_dict(CLAIM_AND_READ, [lease, event_id, due, moment])
-        if not rows:
-            return None
-        row = rows[0]
-        merchant = Merchant._init_from_db(
-            id=row["merchant_id"], **{column: row[column] for column in MERCHANT_COLUMNS})
-        return Event._init_from_db(**row), merchant
-    claimed = await Event.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=moment), id=event_id,
-        delivery_state=DeliveryState.PENDING, next_attempt_at__lte=due,
-    ).update(lease_until=lease)
-    if not claimed:
-        return None
-    event = await Event.get(id=event_id).select_related("merchant")
-    return event, event.merchant
+        rows = await connection.execute_query_dict(
+            CLAIM_AND_READ, [lease, event_id, endpoint_id, due, moment])
+        return [_claimed(row) for row in rows]
+    query = EndpointDelivery.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=moment), event_id=event_id,
+        state=PairState.PENDING.value, next_attempt_at__lte=due)
+    if endpoint_id is not None:
+        query = query.filter(endpoint_id=endpoint_id)
+    async with in_transaction():  # one writer: what is read is what was claimed
+        pairs = await query.select_related("event", "endpoint")
+        await EndpointDelivery.filter(id__in=[pair.id for pair in pairs]).update(
+            lease_until=lease)
+    return [Claimed(pair, pair.event, pair.endpoint) for pair in pairs]
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    event = Event._init_from_db(**{column: row[column]
+                                   for column in Event._meta.fields_db_projection.values()})
+    endpoint = WebhookEndpoint._init_from_db(
+        id=row["endpoint_id"],
+        **{column: row[f"endpoint_{column}"] for column in ENDPOINT_COLUMNS})
+    pair = EndpointDelivery._init_from_db(
+        id=row["pair_id"], event_id=event.id, endpoint_id=endpoint.id, state=PairState.PENDING,
+        attempt_count=row["pair_attempt_count"], retry_base=row["pair_retry_base"])
+    return Claimed(pair, event, endpoint)
 
 
 # --- the bulk expiry's batch on PostgreSQL -----------------------------------------------------
@@ -241,7 +367,8 @@ INTENT_SNAPSHOT_SQL = f"""jsonb_build_object(
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # $1 the moment, $2 where this lane's walk is (expires_at), $3 the batch size, $4 event ids,
-# $5 and $6 the expiry's status and reason, $7 the event type.
+# $5 and $6 the expiry's status and reason, $7 the event type. The events' delivery_state is
+# only a hint (models.events); their deliveries are written here too, as `_fan_out` would.
 # The due rows come off the partial index `payment_intents_due` (expires_at, over unpaid
 # intents: migration 0002) in its order, so the LIMIT stops the scan early (ordering by id
 # too would sort every overdue row, each batch). The status stays a literal: it is the
@@ -265,17 +392,20 @@ WITH due AS (
     INSERT INTO events (id, merchant_id, type, object_id, data, created_at, delivery_state,
                         attempt_count, retry_base, next_attempt_at)
     SELECT ($4::text[])[x.n], x.merchant_id, $7, x.id,
-           jsonb_build_object('object', {INTENT_SNAPSHOT_SQL}), $1,
-           CASE WHEN owed THEN 'PENDING' ELSE 'NONE' END, 0, 0, CASE WHEN owed THEN $1 END
+           jsonb_build_object('object', {INTENT_SNAPSHOT_SQL}), $1, 'NONE', 0, 0, NULL
     FROM numbered AS x
-    JOIN (SELECT id, coalesce(webhook_url, '') <> '' AS owed FROM merchants) AS merchant
-      ON merchant.id = x.merchant_id
-    RETURNING id, next_attempt_at
+    RETURNING id, merchant_id, object_id
+), owed AS (  -- `_fan_out` for the whole batch
+    INSERT INTO endpoint_deliveries ({PAIR_COLUMNS})
+    SELECT written.id, endpoint.id, {PAIR_VALUES.format(due="$1")}
+    FROM written JOIN webhook_endpoints AS endpoint ON endpoint.merchant_id = written.merchant_id
+    WHERE {MEANT_FOR_SQL.format(type="$7", excluded="NULL")}
+    RETURNING event_id, state
 )
 SELECT (SELECT count(*) FROM expired) AS expired,
        (SELECT max(expires_at) FROM expired) AS last,
-       coalesce((SELECT array_agg(id) FROM written WHERE next_attempt_at IS NOT NULL),
-                '{{}}') AS owed
+       coalesce((SELECT array_agg(DISTINCT event_id) FROM owed
+                 WHERE state = '{PairState.PENDING.value}'), '{{}}') AS owed
 """
 
 
@@ -319,7 +449,67 @@ async def expire_batch(expired: dict[str, Any], after: datetime | None, batch: i
 
 # --- the webhook backlog (gateway_webhook_backlog) ------------------------------------------
 async def webhook_backlog(moment: datetime) -> int:
-    """Events due for delivery and not delivered: one COUNT over the index
-    (delivery_state, next_attempt_at)."""
-    return await Event.filter(delivery_state=DeliveryState.PENDING,
-                              next_attempt_at__lte=moment).count()
+    """(Event, endpoint) deliveries due and not delivered: one COUNT over the index
+    (state, next_attempt_at)."""
+    return await EndpointDelivery.filter(state=PairState.PENDING.value,
+                                         next_attempt_at__lte=moment).count()
+
+
+# --- money (CONTRACT §13): balances from the running totals -----------------------------------
+# One statement, so the total and the pending part come from one snapshot. Pending is the net
+# of rows whose `available_on` is still ahead: a range of the index (merchant_id,
+# available_on), as long as the settlement window, never the whole ledger.
+BALANCE = """
+SELECT total.currency AS currency, total.net AS total,
+       coalesce((SELECT sum(row.net) FROM balance_transactions AS row
+                 WHERE row.merchant_id = total.merchant_id AND row.currency = total.currency
+                   AND row.available_on > {moment}), 0) AS pending
+FROM balance_totals AS total WHERE total.merchant_id = {merchant} {currency}
+ORDER BY total.currency
+"""
+LOCK_TOTAL = "SELECT id FROM balance_totals WHERE id = $1 FOR UPDATE"
+
+
+@dataclass(frozen=True)
+class CurrencyBalance:
+    currency: str
+    total: int  # the sum of net over the ledger
+    pending: int
+
+    @property
+    def available(self) -> int:
+        return self.total - self.pending
+
+
+async def balances(merchant_id: str, moment: datetime,
+                   currency: str | None = None) -> list[CurrencyBalance]:
+    """Each currency's total and pending part (of one currency, if given)."""
+    connection = BalanceTotal._choose_db()
+    postgres = is_postgres(connection)
+    marks = ["$1", "$2", "$3"] if postgres else ["?", "?", "?"]
+    sql = BALANCE.format(moment=marks[0], merchant=marks[1],
+                         currency=f"AND total.currency = {marks[2]}" if currency else "")
+    values: list[Any] = [moment, merchant_id]
+    rows = await connection.execute_query_dict(sql, values + ([currency] if currency else []))
+    return [CurrencyBalance(row["currency"], int(row["total"]), int(row["pending"]))
+            for row in rows]
+
+
+async def lock_total(merchant_id: str, currency: str) -> None:
+    """Hold the merchant's running total of `currency` until the transaction ends, so payouts
+    of it happen one at a time (PostgreSQL; SQLite has one writer)."""
+    connection = BalanceTotal._choose_db(for_write=True)
+    if is_postgres(connection):
+        await connection.execute_query(LOCK_TOTAL, [AddToTotal(merchant_id, currency, 0).key])
+
+
+async def ledger_sums() -> list[dict[str, Any]]:
+    """For the ledger's invariant (tests): per merchant and currency, the running total and
+    the sum of net over the rows."""
+    connection = BalanceTotal._choose_db()
+    rows = await connection.execute_query_dict(
+        "SELECT total.merchant_id AS merchant_id, total.currency AS currency, "
+        "total.net AS total, (SELECT coalesce(sum(row.net), 0) FROM balance_transactions AS row"
+        " WHERE row.merchant_id = total.merchant_id AND row.currency = total.currency) AS summed"
+        " FROM balance_totals AS total")
+    return [{**row, "total": int(row["total"]), "summed": int(row["summed"])} for row in rows]

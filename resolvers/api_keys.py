@@ -48,15 +48,16 @@ async def keys_seen_by(caller: Caller, merchant_id: str) -> list[ApiKey]:
         limits.ACTIVE_API_KEYS_PER_MERCHANT)  # the newest, revoked ones included
 
 
+async def _live_key(key_hash: str) -> ApiKey | None:
+    return await ApiKey.get_or_none(key_hash=key_hash, revoked_at=None)
+
+
 async def authenticate(secret: str) -> ApiKey:
     """The live key behind a presented secret; UNAUTHENTICATED otherwise."""
     key_hash = security.sha256_hex(secret)
-    key = _recent.get(key_hash)
+    key = await _recent.get_or_load(key_hash, lambda: _live_key(key_hash))
     if key is None:
-        key = await ApiKey.get_or_none(key_hash=key_hash)
-        if key is None or key.revoked_at is not None:
-            raise unauthenticated("API key is invalid or revoked")
-        _recent.put(key_hash, key)
+        raise unauthenticated("API key is invalid or revoked")
     moment = now()
     if key.last_used_at is None or moment - key.last_used_at > LAST_USED_PRECISION:
         await ApiKey.filter(id=key.id).update(last_used_at=moment)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.names import Job, delivery_job_id
+from resolvers import live
 
 log = logging.getLogger("gateway.dispatch")
 
@@ -77,6 +78,7 @@ async def _flush(queue: Queue) -> None:
 
 
 async def deliver_events(event_ids: list[str]) -> None:
+    live.announce()  # subscribers read what is new from the database (CONTRACT §15)
     for event_id in event_ids:
         await enqueue(Job.DELIVER_EVENT, event_id, job_id=delivery_job_id(event_id))
 

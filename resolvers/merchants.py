@@ -5,24 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
 from core import branding, money, validation
 from core.branding import BorderStyle, Branding
-from core.clock import now
 from core.config import get_settings
 from core.permissions import Role
-from core.webhooks import new_webhook_secret
 from models.merchants import Membership, Merchant, MerchantLogo
 from models.payment_intents import PaymentIntent
-from resolvers import caps, events
+from resolvers import caps, webhook_endpoints
 from resolvers.access import Caller, authorize, member_may, role_in
 from resolvers.cpu import Gate
-from resolvers.network import check_webhook_url
-
-SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
 
 
 async def create_merchant(caller: Caller, business_name: str, email: str,
@@ -109,22 +103,17 @@ def branding_changes(change: BrandingChange | None) -> dict[str, object]:
 async def update_settings(caller: Caller, merchant_id: str, webhook_url: str | None = None,
                           default_currency: str | None = None,
                           branding_change: BrandingChange | None = None) -> Merchant:
-    """An empty `webhookUrl` turns webhooks off; the first URL set creates the secret."""
+    """`webhookUrl` is the default webhook endpoint's (CONTRACT §14): a URL creates or moves
+    it (its secret is made then), an empty one deletes it."""
     await authorize(caller, merchant_id, "settings:update")
-    merchant = await Merchant.get(id=merchant_id)
     changes: dict[str, object] = branding_changes(branding_change)
     if default_currency is not None:
         changes["default_currency"] = money.currency(default_currency, "defaultCurrency")
     if webhook_url is not None:
         url = validation.optional_url(webhook_url, "webhookUrl")
-        if url:
-            await check_webhook_url(url, "webhookUrl")
-        changes["webhook_url"] = url
-        if url and not merchant.webhook_secret:
-            changes["webhook_secret"] = new_webhook_secret()
+        await webhook_endpoints.set_default_url(merchant_id, url, "webhookUrl")
     if changes:
         await Merchant.filter(id=merchant_id).update(**changes)
-        events.forget_webhook_state(merchant_id)
     return await Merchant.get(id=merchant_id)
 
 
@@ -210,33 +199,24 @@ async def checkout_preview_url_seen_by(caller: Caller, merchant: Merchant) -> st
 
 
 async def rotate_webhook_secret(caller: Caller, merchant_id: str) -> Merchant:
+    """The default endpoint's secret (CONTRACT §14); both sign for 24 hours."""
     await authorize(caller, merchant_id, "settings:update")
-    async with in_transaction():
-        merchant = await Merchant.select_for_update().get(id=merchant_id)
-        await Merchant.filter(id=merchant_id).update(
-            webhook_secret=new_webhook_secret(),
-            previous_webhook_secret=merchant.webhook_secret,
-            previous_secret_expires_at=now() + SECRET_OVERLAP if merchant.webhook_secret
-            else None)
+    await webhook_endpoints.rotate_default_secret(merchant_id)
     return await Merchant.get(id=merchant_id)
 
 
 async def webhook_url_seen_by(caller: Caller, merchant: Merchant) -> str | None:
-    """For the merchant's members; null for API keys (CONTRACT §10: keys see no settings)."""
-    allowed = await member_may(caller, merchant.id, "settings:read")
-    return merchant.webhook_url if allowed else None
+    """The default endpoint's, for the merchant's members; null for API keys (CONTRACT §10:
+    keys see no settings)."""
+    if not await member_may(caller, merchant.id, "settings:read"):
+        return None
+    endpoint = await webhook_endpoints.default_endpoint(merchant.id)
+    return endpoint.url if endpoint else None
 
 
 async def webhook_secret_seen_by(caller: Caller, merchant: Merchant) -> str | None:
-    """For OWNER and ADMIN only."""
-    allowed = await member_may(caller, merchant.id, "settings:read_secret")
-    return merchant.webhook_secret if allowed else None
-
-
-def signing_secrets(merchant: Merchant) -> list[str]:
-    """The secrets that sign a delivery now: the current one, and the previous for 24 h."""
-    live = [merchant.webhook_secret] if merchant.webhook_secret else []
-    if merchant.previous_webhook_secret and merchant.previous_secret_expires_at and \
-            merchant.previous_secret_expires_at > now():
-        live.append(merchant.previous_webhook_secret)
-    return live
+    """The default endpoint's, for OWNER and ADMIN only."""
+    if not await member_may(caller, merchant.id, "settings:read_secret"):
+        return None
+    endpoint = await webhook_endpoints.default_endpoint(merchant.id)
+    return endpoint.secret if endpoint else None

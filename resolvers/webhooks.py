@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from tortoise.expressions import F
 
-from core import limits, metrics, validation
+from core import limits, validation
 from core.clock import now
 from core.errors import invalid
 from core.names import EventType, Job, delivery_job_id
 from models.events import DeliveryState, Event, WebhookDelivery
-from models.merchants import Merchant
+from models.webhooks import EndpointDelivery, PairState, WebhookEndpoint
 from resolvers import dispatch, events
 from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
@@ -19,11 +19,40 @@ MAX_TYPE = Event._meta.fields_map["type"].max_length  # the column's size
 
 
 async def deliveries_of(event_ids: list[str]) -> list[list[WebhookDelivery]]:
-    """Each event's latest attempts, oldest first: one round of the retry schedule at most
+    """Each event's latest attempts at every endpoint, oldest first: one round of the retry
+    schedule per endpoint at most, and the newest DELIVERY_ATTEMPTS_LISTED_PER_EVENT of those
     (the number the query cost counts them at)."""
-    rows = await WebhookDelivery.filter(event_id__in=event_ids).order_by("attempt")
+    rows = await WebhookDelivery.filter(event_id__in=event_ids).order_by("created_at", "attempt")
     groups = grouped(event_ids, rows, lambda delivery: delivery.event_id)
-    return [attempts[-limits.DELIVERY_ATTEMPTS_PER_EVENT:] for attempts in groups]
+    return [_latest_round(attempts) for attempts in groups]
+
+
+def _latest_round(attempts: list[WebhookDelivery]) -> list[WebhookDelivery]:
+    per_endpoint: dict[str | None, list[WebhookDelivery]] = {}
+    for attempt in attempts:
+        per_endpoint.setdefault(attempt.endpoint_id, []).append(attempt)
+    kept = {id(attempt) for rows in per_endpoint.values()
+            for attempt in rows[-limits.DELIVERY_ATTEMPTS_PER_EVENT:]}
+    latest = [attempt for attempt in attempts if id(attempt) in kept]
+    return latest[-limits.DELIVERY_ATTEMPTS_LISTED_PER_EVENT:]
+
+
+async def delivery_states_of(event_ids: list[str]) -> list[DeliveryState]:
+    """Each event's delivery, over its endpoints: NONE (meant for none), DELIVERED (to every
+    one), PENDING (some still owed: due, retrying or held), or FAILED."""
+    rows = await EndpointDelivery.filter(event_id__in=event_ids).values("event_id", "state")
+    groups = grouped(event_ids, rows, lambda row: row["event_id"])
+    return [summary({row["state"] for row in group}) for group in groups]
+
+
+def summary(states: set[str]) -> DeliveryState:
+    if not states:
+        return DeliveryState.NONE
+    if states == {PairState.DELIVERED.value}:
+        return DeliveryState.DELIVERED
+    if states & {PairState.PENDING.value, PairState.HELD.value}:
+        return DeliveryState.PENDING
+    return DeliveryState.FAILED
 
 
 async def list_events(caller: Caller, merchant_id: str | None, event_type: str | None,
@@ -35,29 +64,32 @@ async def list_events(caller: Caller, merchant_id: str | None, event_type: str |
     return await page(query, first, after)
 
 
-async def _require_webhook_url(merchant_id: str) -> None:
-    merchant = await Merchant.get(id=merchant_id)
-    if not merchant.webhook_url:
-        raise invalid("merchantId", "Set a webhookUrl in the merchant's settings first")
-
-
 async def send_test(caller: Caller, merchant_id: str) -> Event:
     await authorize(caller, merchant_id, "webhooks:send_test")
-    await _require_webhook_url(merchant_id)
+    if not await WebhookEndpoint.exists(merchant_id=merchant_id):
+        raise invalid("merchantId", "Add a webhook endpoint (or set a webhookUrl) first")
     event = await events.record(merchant_id, EventType.WEBHOOK_TEST, None, {"object": {
         "merchant_id": merchant_id, "message": "This is a test webhook from the gateway."}})
-    metrics.count_events([EventType.WEBHOOK_TEST])  # the one event not written by models.sql
     await dispatch.deliver_events([event.id])
     return event
 
 
-async def redeliver(caller: Caller, event_id: str) -> Event:
-    """Send an event again now, with a fresh round of retries; the same webhook-id."""
+async def redeliver(caller: Caller, event_id: str, endpoint_id: str | None = None) -> Event:
+    """Send an event again now, with a fresh round of retries and the same webhook-id: to
+    every endpoint it was meant for, or to one of them."""
     event = await visible(caller, Event, event_id, "events:redeliver", "Event")
-    await _require_webhook_url(event.merchant_id)
-    await Event.filter(id=event.id).update(
-        delivery_state=DeliveryState.PENDING, next_attempt_at=now(),
-        retry_base=F("attempt_count"))
-    await dispatch.enqueue(Job.DELIVER_EVENT, event.id,
-                           job_id=delivery_job_id(event.id, "redeliver", event.attempt_count))
+    owed = EndpointDelivery.filter(event_id=event.id)
+    if endpoint_id is not None:
+        owed = owed.filter(endpoint_id=endpoint_id if validation.is_well_formed_id(endpoint_id)
+                           else "")
+    updated = await owed.update(state=PairState.PENDING.value, next_attempt_at=now(),
+                                retry_base=F("attempt_count"))
+    if not updated:
+        if endpoint_id is not None:
+            raise invalid("endpointId", "The event was not meant for this endpoint")
+        raise invalid("id", "The event was meant for no webhook endpoint")
+    tick = int(now().timestamp() * 1000)
+    await dispatch.enqueue(Job.DELIVER_EVENT, event.id, endpoint_id,
+                           job_id=delivery_job_id(event.id, endpoint_id or "all",
+                                                  "redeliver", tick))
     return await Event.get(id=event.id)

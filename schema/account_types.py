@@ -14,9 +14,12 @@ from models.merchants import Membership as MembershipModel
 from models.merchants import Merchant as MerchantModel
 from models.users import Session as SessionModel
 from models.users import User as UserModel
-from resolvers import access, api_keys, auth, merchants, team
+from resolvers import access, api_keys, auth, merchants, team, webhook_endpoints
+from resolvers.money import settings as payout_settings
 from schema.context import caller_of, related
 from schema.enums import BorderStyle, Role
+from schema.money_types import PayoutSchedule
+from schema.webhook_endpoints import WebhookEndpoint
 
 
 @strawberry.type(description="A login of yours: one refresh token and the access tokens it "
@@ -112,6 +115,15 @@ class MerchantSettings:
     async def webhook_secret(self, info: Info) -> str | None:
         return await merchants.webhook_secret_seen_by(await caller_of(info), self.model)
 
+    @strawberry.field(description="When payouts happen (AUTOMATIC by default).")
+    def payout_schedule(self) -> PayoutSchedule:
+        return PayoutSchedule(self.model.payout_schedule)
+
+    @strawberry.field(description="The last 4 characters of the payout IBAN; null when none "
+                                  "is set, and for API keys.")
+    async def payout_destination_last4(self, info: Info) -> str | None:
+        return await payout_settings.last4_seen_by(await caller_of(info), self.model)
+
     @strawberry.field(description="How the hosted checkout page looks.")
     def branding(self) -> Branding:
         return Branding.of(merchants.branding_of(self.model))
@@ -165,6 +177,13 @@ class Merchant:
     async def api_keys(self, info: Info) -> list[ApiKey]:
         return [ApiKey.of(k) for k in await api_keys.keys_seen_by(await caller_of(info),
                                                                    self.id)]
+
+    @strawberry.field(description="Where its events are POSTed (at most 16), oldest first; "
+                                  "the settings' webhookUrl is one of them. Members only: "
+                                  "empty for API keys.")
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        return [WebhookEndpoint.of(e) for e in await webhook_endpoints.endpoints_seen_by(
+            await caller_of(info), self.id)]
 
 
 @strawberry.type(description="A user's place in a merchant: their role there.")

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from core.errors import UserError
 from resolvers import api_keys, auth, merchants, team
+from resolvers.money import settings as payout_settings
 from schema.account_types import (
     ApiKey,
     Invitation,
@@ -21,6 +22,7 @@ from schema.account_types import (
 from schema.context import caller_of
 from schema.enums import BorderStyle, Role
 from schema.inputs import gateway_input
+from schema.money_types import PayoutSchedule
 from schema.payloads import UserErrorType, payload
 
 # --- inputs -----------------------------------------------------------------------------
@@ -130,6 +132,12 @@ class UpdateMerchantSettingsInput:
         default=None, description="An ISO 4217 code, e.g. EUR.")
     branding: BrandingInput | None = strawberry.field(
         default=None, description="Changes to the checkout page's look.")
+    payout_schedule: PayoutSchedule | None = strawberry.field(
+        default=None, description="AUTOMATIC (every payout interval) or MANUAL payouts.")
+    payout_destination: str | None = strawberry.field(
+        default=None, description="The IBAN payouts are paid into (spaces and lower case "
+                                  "accepted), checked by its check digits; kept encrypted and "
+                                  "shown only as its last 4.")
 
 
 @gateway_input(description="The merchant whose webhook secret to replace.")
@@ -422,10 +430,20 @@ class AccountMutation:
             self, info: Info,
             input: Annotated[UpdateMerchantSettingsInput, strawberry.argument(description=INPUT)]
     ) -> MerchantSettingsPayload:
-        action = merchants.update_settings(await caller_of(info), input.merchant_id,
-                                           input.webhook_url, input.default_currency,
-                                           _branding_change(input.branding))
-        return await payload(MerchantSettingsPayload, action, _settings)
+        caller = await caller_of(info)
+
+        async def update():
+            # Payout settings are checked first, so that a bad IBAN changes nothing.
+            payouts = await payout_settings.payout_changes(
+                caller, input.merchant_id, input.payout_schedule, input.payout_destination)
+            merchant = await merchants.update_settings(
+                caller, input.merchant_id, input.webhook_url, input.default_currency,
+                _branding_change(input.branding))
+            if payouts:
+                await payout_settings.apply(input.merchant_id, payouts)
+                merchant = await merchants.get_merchant(caller, input.merchant_id)
+            return merchant
+        return await payload(MerchantSettingsPayload, update(), _settings)
 
     @strawberry.mutation(description="Set the checkout page's logo. OWNER or ADMIN. Errors: "
                                      "VALIDATION_ERROR (not an image of that type, over 48 "

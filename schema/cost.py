@@ -60,7 +60,9 @@ LIST_CAPS: dict[tuple[str, str], int] = {
     ("PaymentIntent", "refunds"): limits.REFUNDS_PER_INTENT,
     ("PaymentIntent", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
     ("CheckoutSession", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
-    ("Event", "deliveries"): limits.DELIVERY_ATTEMPTS_PER_EVENT,
+    ("Event", "deliveries"): limits.DELIVERY_ATTEMPTS_LISTED_PER_EVENT,
+    ("PaymentIntent", "balanceTransactions"): limits.BALANCE_TRANSACTIONS_PER_INTENT,
+    ("PaymentIntent", "disputes"): limits.DISPUTES_PER_INTENT,
     ("Query", "roles"): limits.ROLES,
 }
 # Lists named the same on every type that has them: each mutation payload's `userErrors`.

@@ -27,6 +27,7 @@ from strawberry.types.base import (
 )
 from strawberry.types.field import StrawberryField
 from strawberry.types.maybe import Some
+from strawberry.utils.await_maybe import await_maybe
 from strawberry.utils.str_converters import to_camel_case
 
 from core.errors import ErrorCode, UserError, invalid
@@ -118,7 +119,7 @@ class InputHygiene(FieldExtension):
         refusal = self.first_refusal(kwargs)
         if refusal:
             return self.answer(refusal)
-        return await next_(source, info, **kwargs)
+        return await await_maybe(next_(source, info, **kwargs))  # a subscription: its stream
 
 
 def _is_payload(field_type: Any) -> bool:

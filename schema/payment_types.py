@@ -11,14 +11,23 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.clock import now
+from models.events import DeliveryState
 from models.events import Event as EventModel
 from models.events import WebhookDelivery as DeliveryModel
 from models.payment_intents import PaymentIntent as IntentModel
 from models.payment_intents import Refund as RefundModel
 from resolvers import merchants, paging, payment_intents, webhooks
+from resolvers.money import balance as money_balance
 from resolvers.payment_intents import shopper
 from schema.account_types import Branding
+from schema.context import caller_of
 from schema.enums import CaptureMethod, PaymentIntentStatus, SubmitType
+from schema.money_types import (
+    BalanceTransaction,
+    Dispute,
+    intent_disputes,
+    intent_transactions,
+)
 
 T = TypeVar("T")
 
@@ -231,6 +240,29 @@ class PaymentIntent(IntentFacts):
     async def refunds(self, info: Info) -> list[Refund]:
         return [Refund.of(r) for r in await refund_loader(info).load(self.model.id)]
 
+    # Money (CONTRACT §13): for the API key and the roles that read the balance; STAFF sees
+    # null and empty lists.
+    async def _sees_money(self, info: Info) -> bool:
+        return await money_balance.may_read(await caller_of(info), self.model.merchant_id)
+
+    @strawberry.field(description="The fee of its capture, in minor units; null before a "
+                                  "capture, and for STAFF.")
+    async def fee(self, info: Info) -> int | None:
+        return self.model.fee if await self._sees_money(info) else None
+
+    @strawberry.field(description="Every balance transaction naming it, oldest first; empty "
+                                  "for STAFF.")
+    async def balance_transactions(self, info: Info) -> list[BalanceTransaction]:
+        if not await self._sees_money(info):
+            return []
+        return await intent_transactions(info, self.model.id)
+
+    @strawberry.field(description="Its disputes; empty for STAFF.")
+    async def disputes(self, info: Info) -> list[Dispute]:
+        if not await self._sees_money(info):
+            return []
+        return await intent_disputes(info, self.model.id)
+
 
 @strawberry.type(description="The shopper's view of a payment intent, for the holder of its "
                              "client secret: no client secret, metadata, customer email, "
@@ -297,8 +329,10 @@ def connection(rows: list, has_next: bool, wrap) -> dict:
 @strawberry.type(description="One attempt to POST an event to the merchant's webhook URL.")
 class WebhookDelivery:
     id: strawberry.ID = strawberry.field(description="The attempt's id.")
-    attempt: int = strawberry.field(description="Its number among the event's attempts, "
-                                                 "from 1.")
+    endpoint_id: strawberry.ID | None = strawberry.field(
+        description="The webhook endpoint it went to.")
+    attempt: int = strawberry.field(description="Its number among the event's attempts at "
+                                                 "that endpoint, from 1.")
     url: str = strawberry.field(description="The URL it was sent to.")
     response_status: int | None = strawberry.field(
         description="The receiver's HTTP status; null when no response came.")
@@ -315,10 +349,18 @@ class WebhookDelivery:
 
     @staticmethod
     def of(model: DeliveryModel) -> WebhookDelivery:
-        return WebhookDelivery(id=model.id, attempt=model.attempt, url=model.url,
+        return WebhookDelivery(id=model.id, endpoint_id=model.endpoint_id,
+                               attempt=model.attempt, url=model.url,
                                response_status=model.response_status, error=model.error,
                                succeeded=model.succeeded, latency_ms=model.latency_ms,
                                created_at=model.created_at, next_retry_at=model.next_retry_at)
+
+
+def delivery_state_loader(info: Info) -> DataLoader[str, DeliveryState]:
+    loaders = info.context.loaders
+    if "delivery_states" not in loaders:
+        loaders["delivery_states"] = DataLoader(load_fn=webhooks.delivery_states_of)
+    return loaders["delivery_states"]
 
 
 def delivery_loader(info: Info) -> DataLoader[str, list[DeliveryModel]]:
@@ -339,15 +381,19 @@ class Event:
     data: JSON = strawberry.field(description='The webhook body\'s data: {"object": ...}, '
                                               'the payment intent (snake_case) for '
                                               'payment_intent.* events.')
-    delivery_state: str = strawberry.field(
-        description="NONE (no webhook URL), PENDING, DELIVERED or FAILED (every attempt "
-                    "used; redeliverEvent sends it again).")
     model: strawberry.Private[EventModel]
 
     @staticmethod
     def of(model: EventModel) -> Event:
         return Event(id=model.id, type=model.type, created_at=model.created_at,
-                     data=model.data, delivery_state=model.delivery_state.value, model=model)
+                     data=model.data, model=model)
+
+    @strawberry.field(description="Over the webhook endpoints it was meant for: NONE (none), "
+                                  "PENDING (some still owed, or held by a disabled endpoint), "
+                                  "DELIVERED (to every one) or FAILED (every attempt used at "
+                                  "some; redeliverEvent sends it again).")
+    async def delivery_state(self, info: Info) -> str:
+        return (await delivery_state_loader(info).load(self.id)).value
 
     @strawberry.field(description="Its delivery attempts, oldest first.")
     async def deliveries(self, info: Info) -> list[WebhookDelivery]:

@@ -139,6 +139,9 @@ class SendTestWebhookInput:
 @gateway_input(description="The event to send again.")
 class RedeliverEventInput:
     id: strawberry.ID = strawberry.field(description="The event's id.")
+    endpoint_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One webhook endpoint the event was for; default: every "
+                                  "one it was for.")
 
 
 def _line_items(items: list[LineItemInput] | None) -> list[LineItem] | None:
@@ -343,8 +346,8 @@ class PaymentMutation:
         return await payload(ConfirmPaymentIntentPayload, action, _confirmed(caller))
 
     @strawberry.mutation(description="Send a webhook.test event to the merchant's webhook "
-                                     "URL. OWNER or ADMIN. Errors: VALIDATION_ERROR (no "
-                                     "webhook URL set), NOT_FOUND.")
+                                     "endpoints. OWNER or ADMIN. Errors: VALIDATION_ERROR "
+                                     "(no webhook endpoint), NOT_FOUND.")
     async def send_test_webhook(
             self, info: Info,
             input: Annotated[SendTestWebhookInput, strawberry.argument(description=INPUT)]
@@ -354,11 +357,11 @@ class PaymentMutation:
 
     @strawberry.mutation(description="Send an event again now, with the same webhook-id and a "
                                      "fresh round of retries. API key, or OWNER or ADMIN. "
-                                     "Errors: VALIDATION_ERROR (no webhook URL set), "
-                                     "NOT_FOUND.")
+                                     "Errors: VALIDATION_ERROR (meant for no endpoint, or "
+                                     "not for endpointId), NOT_FOUND.")
     async def redeliver_event(
             self, info: Info,
             input: Annotated[RedeliverEventInput, strawberry.argument(description=INPUT)]
     ) -> EventPayload:
-        action = webhooks.redeliver(await caller_of(info), input.id)
+        action = webhooks.redeliver(await caller_of(info), input.id, input.endpoint_id)
         return await payload(EventPayload, action, _event)

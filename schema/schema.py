@@ -22,8 +22,11 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.cost import QueryCost
 from schema.errors import log_unexpected
 from schema.hygiene import guard_root_fields
+from schema.money import MoneyMutation, MoneyQuery
 from schema.operation_metrics import OperationMetrics
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.subscriptions import Subscription
+from schema.webhook_endpoints import WebhookEndpointMutation, WebhookEndpointQuery
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -35,15 +38,16 @@ MAX_TOKENS = 5000
 # depth 0; MAX_DEPTH counts levels of fields from 1.
 LIMIT_RULES = [depth_rule(MAX_DEPTH - 1, None), alias_rule(MAX_ALIASES)]
 
-Query = merge_types("Query", (AccountQuery, PaymentQuery))
-Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation))
+Query = merge_types("Query", (AccountQuery, PaymentQuery, WebhookEndpointQuery, MoneyQuery))
+Mutation = merge_types("Mutation", (AccountMutation, PaymentMutation, WebhookEndpointMutation,
+                                    MoneyMutation))
 Query.__strawberry_definition__.description = (
     "Reads. Authenticate with a user token (Authorization: Bearer), a merchant's API key "
     "(X-API-Key) or, for checkoutSession, the intent's client secret.")
 Mutation.__strawberry_definition__.description = (
     "Changes. Each takes one `input` and returns a payload with `userErrors`. UNAUTHENTICATED, "
     "FORBIDDEN and RATE_LIMITED come as top-level errors: the operation did not run.")
-guard_root_fields(Query, Mutation)
+guard_root_fields(Query, Mutation, Subscription)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -66,4 +70,5 @@ def build_schema(introspection: bool = True,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+    return GatewaySchema(query=Query, mutation=Mutation, subscription=Subscription,
+                         extensions=extensions)

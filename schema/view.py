@@ -8,6 +8,7 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
@@ -22,6 +23,7 @@ from schema.context import Context, bearer_token, presented_api_key, rate_verdic
 from schema.errors import coded, request_id_extension
 from schema.faults import execute_with_one_retry
 from schema.graphiql import graphiql_page
+from schema.subscriptions import LiveContext, LiveView, is_subscription, request_error
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -38,19 +40,28 @@ def error_response(code: ErrorCode, message: str, status: int, **extensions: Any
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(LiveView, GraphQL):
     def __init__(self, schema, *, graphiql: bool, limits: Limits) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None,
+                         **LiveView.ws_options)  # WebSocket: schema/subscriptions.py
         self.limits = limits
 
-    async def get_context(self, request: Request, response: Any) -> Context:
+    async def get_context(self, request: Request, response: Any) -> Context | LiveContext:
+        if isinstance(request, WebSocket):
+            return LiveContext(request, self.limits)
         return Context(request=request, response=response, limits=self.limits)
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
                              context: Context, root_value: Any,
                              request_data: GraphQLRequestData) -> ExecutionResult:
         """Strawberry's execution, run again once (with a fresh context: no cached loader
-        failures) when the database or Redis failed under it (schema/faults.py)."""
+        failures) when the database or Redis failed under it (schema/faults.py).
+        Subscriptions are refused here: they run over WebSocket (CONTRACT §15)."""
+        if is_subscription(request_data.query, request_data.operation_name):
+            return ExecutionResult(data=None, errors=[request_error(
+                ErrorCode.GRAPHQL_VALIDATION_FAILED, "Subscriptions run over WebSocket: "
+                "subprotocol graphql-transport-ws on /graphql")], extensions={
+                    "cost": {"requested": 0, "limit": get_settings().max_query_cost}})
         attempts = iter([context])
 
         async def execute() -> ExecutionResult:
@@ -80,6 +91,8 @@ class GraphQLView(GraphQL):
         return body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            return await self.websocket(scope, receive, send)
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         request = Request(scope, receive=receive)
@@ -91,6 +104,20 @@ class GraphQLView(GraphQL):
                 response.headers.get("content-type", "").startswith(JSON):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
         await response(scope, receive, send)
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket handshake, counted per client IP (CONTRACT §15): over the limit, it is
+        denied with the same coded 429 as HTTP (a plain close where the server cannot)."""
+        socket = WebSocket(scope, receive, send)
+        verdict = await self.limits.websocket_ip.take(client_ip(socket))
+        if not verdict.retry_after:
+            return await super().__call__(scope, receive, send)
+        if "websocket.http.response" in scope.get("extensions", {}):
+            response = rate_limited(verdict)
+            response.headers.update(verdict.headers())
+            await socket.send_denial_response(response)
+        else:
+            await socket.close(code=1013, reason="Too many connections; slow down")
 
     async def respond(self, request: Request) -> Response:
         try:

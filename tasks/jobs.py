@@ -8,10 +8,14 @@ from typing import Any
 
 import httpx
 
+from core.clock import now
 from core.names import Job, delivery_job_id
-from resolvers import deliveries, dispatch, idempotency, payment_intents
+from resolvers import deliveries, dispatch, idempotency, payment_intents, webhook_endpoints
+from resolvers.money import sweeps as money_sweeps
 
 log = logging.getLogger("gateway.tasks")
+
+STARTED = now()  # when this process (a worker, or the API in embedded mode) started
 
 WAKE_UP_LIMIT = 1000  # per sweep; the rest are found by the next sweeps
 
@@ -23,14 +27,19 @@ def http_client() -> httpx.AsyncClient:
                                                  max_keepalive_connections=50))
 
 
-async def deliver_event(ctx: dict[str, Any], event_id: str) -> None:
-    await deliveries.deliver(ctx["http"], event_id)
+async def deliver_event(ctx: dict[str, Any], event_id: str,
+                        endpoint_id: str | None = None) -> None:
+    """The event's due deliveries, to every endpoint (or to one: its retries, a recovery)."""
+    await deliveries.deliver(ctx["http"], event_id, endpoint_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> None:
-    """What the database says is due: expiries, lapsed authorizations, lost deliveries."""
+    """What the database says is due: expiries, lapsed authorizations, endpoints failing for
+    too long, lost deliveries."""
     written = await payment_intents.expire_due()
     written += await payment_intents.void_lapsed_authorizations()
+    written += await webhook_endpoints.disable_failing()
+    written += await money_sweeps.sweep(STARTED)  # payouts and disputes (CONTRACT §13)
     await dispatch.deliver_events(written[:WAKE_UP_LIMIT])
     tick = int(time.time())
     for event_id in await deliveries.overdue_event_ids(WAKE_UP_LIMIT):

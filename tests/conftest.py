@@ -102,17 +102,23 @@ FAST_WEBHOOKS = {"WEBHOOK_RETRY_SCHEDULE": "1,1,1,1,1,1,1", "WEBHOOK_TIMEOUT_SEC
 # The suite registers and logs in hundreds of accounts from one address: the shared app's
 # auth limits are lifted; the tests of the limits themselves start apps with the defaults.
 GENEROUS_AUTH_LIMITS = {"auth_email_per_minute": 100_000, "auth_ip_per_minute": 100_000,
-                        "checkout_posts_per_minute": 100_000}
+                        "checkout_posts_per_minute": 100_000,
+                        "websocket_handshakes_per_minute": 100_000}
+# Money timing for tests (CONTRACT §13): seconds, not days, so that the worker's sweeps open
+# and decide disputes and land payouts while a test waits. The worker subprocess gets them too.
+FAST_MONEY = {"settlement_delay_seconds": 2, "payout_transit_seconds": 2,
+              "dispute_open_delay_seconds": 1, "dispute_review_seconds": 2}
 
 
 def make_settings(tmp: Path, database_url: str, redis_url: str | None, **overrides) -> Settings:
     return Settings(data_dir=tmp, database_url=database_url, redis_url=redis_url,
                     jwt_secret=secrets.token_urlsafe(32), webhook_allow_private=True,
                     card_fingerprint_key=secrets.token_urlsafe(32),
+                    data_encryption_key=secrets.token_urlsafe(32),
                     queue_name=f"arq:queue:test:{RUN_ID}", sweep_interval_seconds=1,
                     webhook_retry_schedule=(1, 1, 1, 1, 1, 1, 1), webhook_timeout_seconds=3,
                     delivery_grace_seconds=2, public_base_url="http://testserver",
-                    **{**GENEROUS_AUTH_LIMITS, **overrides})
+                    **{**GENEROUS_AUTH_LIMITS, **FAST_MONEY, **overrides})
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -120,6 +126,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = {**os.environ, **FAST_WEBHOOKS, "DATA_DIR": str(settings.data_dir),
            "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
            "CARD_FINGERPRINT_KEY": settings.card_fingerprint_key,
+           "DATA_ENCRYPTION_KEY": settings.data_encryption_key,
+           **{name.upper(): str(getattr(settings, name)) for name in FAST_MONEY},
            "ARQ_QUEUE_NAME": settings.queue_name, "PUBLIC_BASE_URL": settings.public_base_url,
            "AUTH_EMAIL_PER_MINUTE": str(settings.auth_email_per_minute),
            "AUTH_IP_PER_MINUTE": str(settings.auth_ip_per_minute),
@@ -292,18 +300,28 @@ async def receiver():
     await server.stop()
 
 
-def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 30,
+                     log: Path | None = None) -> None:
+    """Until the server at `url` answers /readyz; its output (`log`, or its stdout pipe) is
+    in the error when it exits or does not become ready in time."""
+    def output() -> str:
+        if log is not None:
+            return log.read_text(errors="replace")[-4000:]
+        return process.stdout.read() if process.stdout else ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stdout.read()}")
+            raise RuntimeError(f"server exited: {output()}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise TimeoutError("server did not become ready")
+    process.kill()
+    process.wait(timeout=10)
+    raise TimeoutError(f"server did not become ready in {timeout:g} s: {output()}")
 
 
 @dataclass
@@ -323,16 +341,19 @@ def embedded_server(data_dir: Path, **env: str):
     port: the LiveServer while it runs."""
     from tests.receiver import free_port
 
-    port = free_port()
+    port = int(env.get("PORT") or free_port())  # a given PORT: the same address on a restart
     environ = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port),
                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", **env}
     environ.pop("DATABASE_URL", None)
     environ.pop("REDIS_URL", None)
-    process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=environ,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / f"serve-{port}-{time.time_ns()}.log"  # a file: a pipe nobody reads fills
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT, env=environ,
+                                   stdout=output, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(url, process)
+        wait_until_ready(url, process, timeout=90, log=log)  # a loaded 2-core CI box is slow
         yield LiveServer(url, data_dir, process.pid)
     finally:
         process.terminate()
@@ -343,3 +364,23 @@ def embedded_server(data_dir: Path, **env: str):
 def live_server(tmp_path_factory):
     with embedded_server(tmp_path_factory.mktemp("live"), WEBHOOK_ALLOW_PRIVATE="1") as server:
         yield server
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def ledger_invariant(request):
+    """CONTRACT §13's invariant, checked after every test that runs against the app (any
+    of them may move money), on both databases: for each merchant and currency, the running
+    total equals the sum of net over its balance transactions, and the balance's available +
+    pending equals it."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    from core.clock import now
+    from models import sql
+
+    sums = await sql.ledger_sums()
+    assert [row for row in sums if row["total"] != row["summed"]] == []
+    moment = now()
+    for merchant_id in {row["merchant_id"] for row in sums}:
+        for found in await sql.balances(merchant_id, moment):
+            assert found.available + found.pending == found.total, (merchant_id, found)

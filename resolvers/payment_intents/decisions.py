@@ -19,6 +19,7 @@ from typing import Any
 from core import cards, limits, security
 from core.errors import ErrorCode, UserError
 from core.names import EventType
+from models.money import DisputeStatus
 from models.payment_intents import PAID, CaptureMethod, IntentStatus, PaymentIntent, Refund
 
 Status = IntentStatus
@@ -32,6 +33,10 @@ class Change:
     event_types: list[EventType] = field(default_factory=list)
     refund: Refund | None = None
     raise_after_commit: UserError | None = None
+    # Money (CONTRACT §13, resolvers/money): rows and updates written with the change (the
+    # ledger, its totals, a dispute), and events about other objects: (type, id, data).
+    writes: list[Any] = field(default_factory=list)
+    other_events: list[tuple[EventType, str, dict[str, Any]]] = field(default_factory=list)
 
 
 Decision = Callable[[PaymentIntent, datetime], Change]
@@ -103,6 +108,8 @@ def _attempt(intent: PaymentIntent, card: cards.CheckedCard, fingerprint: str,
         "card_exp_year": card.exp_year, "card_fingerprint": fingerprint,
     }
     if response.approved:
+        if response.disputed:  # a flag, never the card number: the dispute sweep reads it
+            fields["disputes_on_capture"] = True
         return _approve(intent, fields, moment)
     fields |= {"last_error_code": response.code, "last_error_message": response.message}
     declined = UserError(ErrorCode.PAYMENT_DECLINED, response.message, ("card", "number"))
@@ -176,6 +183,7 @@ def decide_refund(amount: int | None, reason: str | None) -> Decision:
         to_refund = left if amount is None else amount
         if to_refund > left:
             raise refuse(f"Cannot refund {to_refund}: only {left} is left to refund")
+        check_refundable(intent)  # not while a dispute is open or lost (CONTRACT §13)
         if intent.refund_count >= limits.REFUNDS_PER_INTENT:
             raise refuse(f"A payment takes at most {limits.REFUNDS_PER_INTENT} refunds; "
                          f"refund the rest at once")
@@ -188,6 +196,13 @@ def decide_refund(amount: int | None, reason: str | None) -> Decision:
                        "refund_count": intent.refund_count + 1},
                       [EventType.PAYMENT_INTENT_REFUNDED], refund=refund)
     return decide
+
+
+def check_refundable(intent: PaymentIntent) -> None:
+    """A refund of an intent whose dispute is open or lost is refused; after a win, allowed."""
+    if intent.dispute_status not in (None, DisputeStatus.WON.value):
+        raise refuse(f"This payment is disputed ({intent.dispute_status}): it cannot be "
+                     f"refunded")
 
 
 # --- the worker's -------------------------------------------------------------------------------

@@ -2,7 +2,13 @@
 // than an inline script, so the page's Content-Security-Policy needs no 'unsafe-inline'.
 (function () {
   "use strict";
-  var fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+  // Subscriptions go over WebSocket to the same /graphql (graphql-transport-ws, CONTRACT §15);
+  // the headers editor's headers (X-API-Key, Authorization) are the connection_init payload.
+  var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  var fetcher = GraphiQL.createFetcher({
+    url: window.location.pathname,
+    subscriptionUrl: scheme + window.location.host + window.location.pathname,
+  });
   ReactDOM.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,

@@ -201,10 +201,8 @@ async def test_bulk_expiry_events_carry_the_intent_snapshot(client, shop, inbox)
 async def test_lost_wake_ups_are_found_by_the_sweep(client, shop, inbox, worker):
     """A pending delivery with no job (a crash, a restart, a flushed queue) still goes out."""
     await set_webhook_url(client, shop, inbox.url)
-    event = Event(merchant_id=shop.merchant_id, type="webhook.test", data={"object": {}},
-                  delivery_state=DeliveryState.PENDING,
-                  next_attempt_at=now() - timedelta(minutes=1))
-    await event.save()
+    event = await events.record(shop.merchant_id, "webhook.test", None, {"object": {}})
+    # written with its delivery, but nobody was woken: the database alone says it is owed
     arrived = await wait_for(lambda: [r for r in inbox.received
                                       if r.headers["webhook-id"] == event.id], 20)
     assert json.loads(arrived[0].body)["type"] == "webhook.test"
@@ -245,11 +243,12 @@ async def test_events_without_a_webhook_url_are_kept_but_not_sent(client, shop, 
 async def test_a_url_set_by_another_process_applies_to_the_next_event(client, shop, inbox,
                                                                       worker):
     """No event is lost to a cache: merchants without a URL are never cached as such."""
-    from models.merchants import Merchant
+    from models.webhooks import WebhookEndpoint
 
     await create_intent(client, shop)  # no URL yet: NONE
-    await Merchant.filter(id=shop.merchant_id).update(  # as another API process would
-        webhook_url=inbox.url, webhook_secret="whsec_" + "A" * 43 + "=")
+    await WebhookEndpoint.create(  # as another API process would
+        merchant_id=shop.merchant_id, url=inbox.url, enabled_events=["*"], is_default=True,
+        secret="whsec_" + "A" * 43 + "=")
     intent = await create_intent(client, shop)
     arrived = await wait_for(lambda: [r for r in inbox.received if intent["id"] in r.body], 20)
     assert json.loads(arrived[0].body)["data"]["object"]["id"] == intent["id"]

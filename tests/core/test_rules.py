@@ -238,6 +238,45 @@ def test_ttl_cache(monkeypatch):
     assert cache.get("a") is None and cache.get("c") == 3
 
 
+async def test_ttl_cache_shares_one_load_among_concurrent_misses():
+    import asyncio
+
+    from core.cache import TTLCache
+
+    cache: TTLCache[str, int] = TTLCache(ttl_seconds=60.0)
+    loads = []
+
+    async def load() -> int:
+        loads.append(1)
+        await asyncio.sleep(0.01)
+        return 7
+
+    assert await asyncio.gather(*(cache.get_or_load("k", load) for _ in range(32))) == [7] * 32
+    assert len(loads) == 1
+    assert await cache.get_or_load("k", load) == 7 and len(loads) == 1  # cached
+
+    async def nothing() -> None:
+        return None
+
+    assert await cache.get_or_load("gone", nothing) is None
+    assert cache.get("gone") is None  # None is never cached
+
+    async def failing() -> int:
+        await asyncio.sleep(0.01)
+        raise RuntimeError("database down")
+
+    outcomes = await asyncio.gather(*(cache.get_or_load("f", failing) for _ in range(3)),
+                                    return_exceptions=True)
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
+
+    loader = asyncio.create_task(cache.get_or_load("c", load))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cache.get_or_load("c", load))
+    await asyncio.sleep(0)
+    loader.cancel()  # the waiter was not cancelled: it loads for itself
+    assert await waiter == 7
+
+
 def test_random_ids_are_base62_and_distinct():
     ids = {security.random_base62(24) for _ in range(2000)}
     assert len(ids) == 2000

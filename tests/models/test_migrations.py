@@ -94,3 +94,39 @@ async def test_intents_count_the_refunds_they_already_have(database):
     migrate(url, "models")
     assert await run("SELECT refund_count FROM payment_intents") == [(2,)]
     assert len(await run("SELECT id FROM refunds")) == 2  # nothing lost on the way
+
+
+SECRET = "whsec_" + "S" * 43 + "="
+WEBHOOK_INSERTS = [
+    "INSERT INTO merchants (id, business_name, email, status, created_at, default_currency, "
+    "webhook_url, webhook_secret) VALUES ('mer_hooked', 'Hooked', 'h@shop.test', 'active', "
+    f"CURRENT_TIMESTAMP, 'USD', 'https://hooks.test/in', '{SECRET}')",
+    "INSERT INTO events (id, merchant_id, type, data, created_at, delivery_state, "
+    "attempt_count, retry_base, next_attempt_at) VALUES "
+    "('evt_owed', 'mer_hooked', 'webhook.test', '{}', CURRENT_TIMESTAMP, 'PENDING', 2, 0, "
+    "CURRENT_TIMESTAMP), "
+    "('evt_failed', 'mer_hooked', 'webhook.test', '{}', CURRENT_TIMESTAMP, 'FAILED', 8, 0, "
+    "NULL), "
+    "('evt_quiet', 'mer_shop', 'webhook.test', '{}', CURRENT_TIMESTAMP, 'NONE', 0, 0, NULL)",
+    "INSERT INTO webhook_deliveries (id, event_id, attempt, url, succeeded, created_at) VALUES "
+    "('whd_1', 'evt_owed', 1, 'https://hooks.test/in', FALSE, CURRENT_TIMESTAMP)",
+]
+
+
+async def test_a_webhook_url_becomes_the_default_endpoint_and_nothing_owed_is_lost(database):
+    url, run = database
+    migrate(url, "models.0006_checkout_experience")
+    for statement in INSERTS[1:2] + WEBHOOK_INSERTS:
+        await run(statement)
+    migrate(url, "models")
+    [(endpoint_id, merchant, endpoint_url, secret, events, status, is_default)] = await run(
+        "SELECT id, merchant_id, url, secret, enabled_events, status, is_default "
+        "FROM webhook_endpoints")
+    assert (merchant, endpoint_url, secret, status, bool(is_default)) == \
+        ("mer_hooked", "https://hooks.test/in", SECRET, "ENABLED", True)
+    assert endpoint_id.startswith("we_") and "*" in str(events)
+    pairs = await run("SELECT event_id, endpoint_id, state, attempt_count FROM "
+                      "endpoint_deliveries ORDER BY event_id")
+    assert pairs == [("evt_failed", endpoint_id, "FAILED", 8),
+                     ("evt_owed", endpoint_id, "PENDING", 2)]
+    assert await run("SELECT endpoint_id FROM webhook_deliveries") == [(endpoint_id,)]

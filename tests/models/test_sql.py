@@ -7,7 +7,7 @@ import pytest
 from tortoise.exceptions import IntegrityError
 
 from models.events import DeliveryState, Event
-from models.sql import Update, by_pk, claim_delivery, write_if, write_together
+from models.sql import Update, by_pk, claim_deliveries, write_if, write_together
 from resolvers.events import new_event
 from tests.helpers import open_shop
 
@@ -73,23 +73,28 @@ async def test_rows_written_together_count_as_saved(client):
     assert (await Event.get(id=written.id)).attempt_count == 3
 
 
-async def test_the_delivery_claim_reads_the_event_and_its_merchants_settings(client):
+async def test_the_delivery_claim_reads_the_event_and_its_endpoints(client):
     from datetime import timedelta
 
     from core.clock import now
-    from models.merchants import Merchant
+    from models.webhooks import WebhookEndpoint
 
     shop = await open_shop(client)
-    await Merchant.filter(id=shop.merchant_id).update(webhook_url="https://hooks.test/in",
-                                                      webhook_secret="whsec_x")
+    endpoints = [await WebhookEndpoint.create(
+        merchant_id=shop.merchant_id, url=f"https://hooks.test/{n}", enabled_events=events,
+        secret=f"whsec_{n}") for n, events in enumerate([["*"], ["webhook.test"],
+                                                         ["payment_intent.created"]])]
     event = new_event(shop.merchant_id, "webhook.test", None, {"object": {}},
                       DeliveryState.PENDING)
-    await write_together(event)
+    await write_together(event)  # its deliveries with it: to the endpoints it is meant for
     moment = now()
-    claimed = await claim_delivery(event.id, moment, moment + timedelta(seconds=30), moment)
-    assert claimed is not None
-    got, merchant = claimed
-    assert (got.id, got.type, got.data) == (event.id, "webhook.test", {"object": {}})
-    assert (merchant.webhook_url, merchant.webhook_secret) == ("https://hooks.test/in",
-                                                               "whsec_x")
-    assert await claim_delivery(event.id, moment, moment, moment) is None  # leased now
+    claimed = await claim_deliveries(event.id, None, moment, moment + timedelta(seconds=30),
+                                     moment)
+    assert sorted(one.endpoint.id for one in claimed) == sorted(e.id for e in endpoints[:2])
+    for one in claimed:
+        assert (one.event.id, one.event.type, one.event.data) == (event.id, "webhook.test",
+                                                                  {"object": {}})
+        assert one.endpoint.url.startswith("https://hooks.test/")
+        assert one.endpoint.secret.startswith("whsec_") and one.endpoint.status == "ENABLED"
+        assert (one.pair.attempt_count, one.pair.retry_base) == (0, 0)
+    assert await claim_deliveries(event.id, None, moment, moment, moment) == []  # leased now

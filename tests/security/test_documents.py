@@ -274,7 +274,7 @@ async def test_a_big_first_through_a_variable_is_refused_before_it_runs(client):
     assert error_code(refused) == "QUERY_TOO_COMPLEX"
     assert refused["extensions"]["cost"]["requested"] == \
         (1 + 100 * 2) + (1 + 100 * (2 + limits.REFUNDS_PER_INTENT)) + \
-        4 * (1 + 100 * (2 + limits.DELIVERY_ATTEMPTS_PER_EVENT))
+        4 * (1 + 100 * (2 + limits.DELIVERY_ATTEMPTS_LISTED_PER_EVENT))
 
 
 async def test_refusals_before_costing_still_report_a_cost(client):

@@ -7,6 +7,11 @@ The cases come from the schema itself (introspected in-process at collection tim
 `test_the_fuzzed_operations_are_the_live_schema` checks, through the API, that they are exactly
 the live schema's), so a new operation or argument is fuzzed without anyone writing a case.
 
+Queries and mutations go over HTTP; the subscription root's cases go over a real WebSocket
+(graphql-transport-ws, authenticated in connection_init as the caller), where the answer is the
+subscription's first message: an `error` ending it, or a `next`. A hang or a closed socket
+fails.
+
 Whatever the input: never HTTP 500, always a JSON body, every top-level error coded, never
 INTERNAL_SERVER_ERROR. A surrogate or a NUL is a VALIDATION_ERROR naming the field (an id may
 instead read as not found), unless the caller was refused before the input mattered
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.helpers import (
     CREATE_INTENT,
@@ -38,6 +44,8 @@ from tests.helpers import (
     open_shop,
     payload_of,
 )
+from tests.receiver import LocalServer
+from tests.ws import LiveClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +64,7 @@ FREE_TEXT = ("description", "reason", "evidence")  # may hold tab, newline, carr
 SCOPING_IDS = ("merchantId",)
 AUTH_REFUSALS = {"UNAUTHENTICATED", "FORBIDDEN"}
 CHUNK = 6  # requests in flight at once: the machine has two cores, SQLite one writer
+FIRST_MESSAGE_SECONDS = 10  # a subscription silent longer than this hangs
 
 
 def longest_column() -> int:
@@ -172,6 +181,7 @@ class World:
     intent: dict
     invitation_id: str
     event_id: str
+    live_url: str  # the same app behind uvicorn, for the WebSocket
     email_seed: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def id_for(self, name: str, operation: str) -> str:
@@ -330,6 +340,15 @@ def cases_for(world: World, target: Target) -> list[Case]:
             for kind, bad in attacks.items() for caller in ("anonymous", "user", "api key")]
 
 
+def init_payload(world: World, caller: str) -> dict[str, str] | None:
+    """The connection_init payload that authenticates `caller`, as the headers would."""
+    if caller == "user":
+        return {"authorization": f"Bearer {world.shop.owner.token}"}
+    if caller == "api key":
+        return {"apiKey": world.shop.api_key}
+    return None
+
+
 def headers_for(world: World, caller: str) -> dict[str, str]:
     headers = {"content-type": "application/json"}
     if caller == "user":
@@ -342,9 +361,10 @@ def headers_for(world: World, caller: str) -> dict[str, str]:
 @dataclass
 class Outcome:
     case: Case
-    status: int
-    body: Any  # the JSON answer, or None when it was not JSON
-    text: str
+    status: int  # HTTP status; over WebSocket 200 when a message came, 0 when none did
+    body: Any  # the JSON answer (a message's payload), or None when it was not JSON
+    text: str  # the HTTP body, or the WebSocket message's type
+    failure: str | None = None  # over WebSocket: no answer at all (a hang, a closed socket)
 
     def errors(self) -> list[dict]:
         return (self.body or {}).get("errors") or []
@@ -357,6 +377,8 @@ class Outcome:
                 | {error.get("code") for error in self.user_errors()})
 
     def summary(self) -> str:
+        if self.failure:
+            return f"WebSocket: {self.failure}"
         if self.body is None:
             return f"HTTP {self.status}, not JSON: {self.text[:120]!r}"
         tops = [f"{(e.get('extensions') or {}).get('code')}"
@@ -364,7 +386,9 @@ class Outcome:
         users = [f"{e.get('code')}{_field_text(e.get('field'))}" for e in self.user_errors()]
         data = (self.body.get("data") or {}).get(self.case.target.operation, "-")
         shown = "null" if data is None else "data" if data != "-" else "-"
-        return (f"HTTP {self.status} errors={tops or '[]'} userErrors={users or '[]'} "
+        transport = (f"WebSocket {self.text}" if self.case.target.root == "subscription"
+                     else f"HTTP {self.status}")
+        return (f"{transport} errors={tops or '[]'} userErrors={users or '[]'} "
                 f"{self.case.target.operation}={shown}")
 
 
@@ -385,6 +409,8 @@ def _user_errors(data: Any) -> Iterator[dict]:
 
 
 async def send(client, world: World, case: Case) -> Outcome:
+    if case.target.root == "subscription":
+        return await subscribe(world, case)
     body = json.dumps({"query": case.query, "variables": case.variables}, ensure_ascii=True)
     response = await client.post("/graphql", content=body,
                                  headers=headers_for(world, case.caller))
@@ -393,6 +419,48 @@ async def send(client, world: World, case: Case) -> Outcome:
     except ValueError:
         answer = None
     return Outcome(case, response.status_code, answer, response.text)
+
+
+async def subscribe(world: World, case: Case) -> Outcome:
+    """A subscription case on a connection of its own; its first message is the answer."""
+    live = await LiveClient.connect(world.live_url, init_payload(world, case.caller), ack=False)
+    try:
+        ack = await first_message(live, live.others)
+        if isinstance(ack, str) or ack.get("type") != "connection_ack":
+            return Outcome(case, 0, None, "", f"connection_init answered {ack}")
+        operation = await live.subscribe(case.query, case.variables)
+        message = await first_message(live, live.inbox(operation))
+        if isinstance(message, str):
+            return Outcome(case, 0, None, "", message)
+        if message["type"] == "error":
+            return Outcome(case, 200, {"errors": message["payload"]}, "error")
+        if message["type"] == "next" and message["payload"].get("errors") \
+                and message["payload"].get("data") is None:  # must end it, as `error` does
+            after = await first_message(live, live.inbox(operation))
+            ended = not isinstance(after, str) and after["type"] == "complete"
+            return Outcome(case, 200, message["payload"], "next", None if ended else
+                           f"a next with errors only, then {after} instead of complete")
+        if message["type"] == "next":
+            await live.complete(operation)
+            return Outcome(case, 200, message["payload"], "next")
+        return Outcome(case, 0, None, "", f"{message['type']} before any result")
+    finally:
+        await live.close()
+
+
+async def first_message(live: LiveClient, inbox: asyncio.Queue) -> dict | str:
+    """The next message of `inbox`, or why none came: the socket closed, or nothing in time."""
+    getting = asyncio.ensure_future(inbox.get())
+    done, _ = await asyncio.wait({getting, live.reader}, timeout=FIRST_MESSAGE_SECONDS,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if getting in done:
+        return getting.result()
+    getting.cancel()
+    if not inbox.empty():  # it came with the close: the reader read it before ending
+        return inbox.get_nowait()
+    if live.reader in done:
+        return f"the socket closed ({live.socket.close_code} {live.socket.close_reason!r})"
+    return f"no message within {FIRST_MESSAGE_SECONDS}s (a hang)"
 
 
 def names_the_field(path: Any, leaf: str) -> bool:
@@ -420,6 +488,8 @@ def reads_as_not_found(outcome: Outcome) -> bool:
 
 def general_problem(outcome: Outcome) -> str | None:
     """What no input of any shape may cause (§5, §12.5, §12.6)."""
+    if outcome.failure:
+        return "no answer"
     if outcome.status >= 500:
         return "a 5xx"
     if not isinstance(outcome.body, dict):
@@ -478,8 +548,17 @@ async def introspect(client, token: str | None = None) -> dict:
     return answer["data"]
 
 
+@pytest_asyncio.fixture(scope="session")
+async def socket_server(app):
+    """The tests' app behind a real uvicorn: subscriptions need a WebSocket."""
+    local = LocalServer(app)
+    await local.start()
+    yield local
+    await local.stop()
+
+
 @pytest.fixture(scope="session")
-async def world(client) -> World:
+async def world(client, socket_server) -> World:
     shop = await open_shop(client)
     keys = await gql(client, KEY_IDS, {"id": shop.merchant_id}, token=shop.owner.token)
     intent = await create_intent(client, shop, description="fuzz target")
@@ -492,7 +571,8 @@ async def world(client) -> World:
     return World(schema=SchemaMap(await introspect(client)), shop=shop,
                  key_id=keys["data"]["merchant"]["apiKeys"][0]["id"], intent=intent,
                  invitation_id=invited["invitation"]["id"],
-                 event_id=edges[0]["node"]["id"] if edges else "evt_fuzz0000")
+                 event_id=edges[0]["node"]["id"] if edges else "evt_fuzz0000",
+                 live_url=socket_server.url)
 
 
 # The tests --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ failure of any kind leaves an event pending with no attempt recorded."""
 from __future__ import annotations
 
 from core.config import get_settings, use_settings
-from models.merchants import Merchant
+from models.webhooks import WebhookEndpoint
 from tests.helpers import (
     EVENTS,
     UPDATE_SETTINGS,
@@ -27,7 +27,8 @@ async def test_a_url_the_http_client_cannot_encode_records_failed_attempts(clien
                                                                             worker):
     """`xn--a.example` once crashed httpx's IDNA encoder: no attempt, pending forever."""
     await set_webhook_url(client, shop, "https://hooks.example/in")
-    await Merchant.filter(id=shop.merchant_id).update(webhook_url="http://xn--a.example/")
+    await WebhookEndpoint.filter(merchant_id=shop.merchant_id).update(
+        url="http://xn--a.example/")
     await create_intent(client, shop)
     event = await wait_for(lambda: first_delivery(client, shop), 20)
     attempt = event["deliveries"][0]
@@ -79,7 +80,8 @@ async def test_the_connection_goes_to_the_checked_address_with_no_second_lookup(
 async def test_an_unexpected_failure_while_signing_is_a_recorded_attempt(client, shop, worker):
     """No exception type leaves an event pending with no attempt: here a corrupt secret."""
     await set_webhook_url(client, shop, "https://hooks.example/in")
-    await Merchant.filter(id=shop.merchant_id).update(webhook_secret="whsec_not*base64")
+    await WebhookEndpoint.filter(merchant_id=shop.merchant_id).update(
+        secret="whsec_not*base64")
     await create_intent(client, shop)
     event = await wait_for(lambda: first_delivery(client, shop), 20)
     attempt = event["deliveries"][0]

@@ -11,6 +11,7 @@ from models.events import Event
 from tests.conftest import fleet_only
 from tests.helpers import create_intent, set_webhook_url
 from tests.receiver import wait_for
+from tests.webhook_helpers import delivery_state, leased
 
 
 @pytest.fixture
@@ -46,11 +47,11 @@ async def test_a_delivery_cut_off_mid_flight_is_sent_again(app, client, shop, re
 
 
 async def _leased(event_id: str) -> bool:
-    return (await Event.get(id=event_id)).lease_until is not None
+    return await leased(event_id)
 
 
 async def _state(event_id: str, state: str) -> bool:
-    return (await Event.get(id=event_id)).delivery_state == state
+    return await delivery_state(event_id) == state
 
 
 @fleet_only  # embedded mode has no Redis: see test_lost_wake_ups_are_found_by_the_sweep
@@ -80,7 +81,7 @@ async def test_jobs_wiped_from_redis_lose_no_event(client, shop, receiver, worke
 
 async def _created_delivered(intent_id: str) -> bool:
     event = await Event.get(object_id=intent_id, type="payment_intent.created")
-    return event.delivery_state == "DELIVERED"
+    return await delivery_state(event.id) == "DELIVERED"
 
 
 async def test_the_worker_logs_each_delivery_without_secrets(client, shop, receiver, worker,
@@ -126,3 +127,26 @@ async def test_two_workers_send_each_event_once(client, shop, receiver, worker, 
     attempts = await WebhookDelivery.filter(event__merchant_id=shop.merchant_id).values_list(
         "attempt", flat=True)
     assert sorted(attempts) == [1] * 20
+
+
+async def test_a_worker_killed_mid_fan_out_loses_no_delivery(app, client, shop, receiver,
+                                                             worker):
+    """Four endpoints, one hanging: the process dies with the four POSTs in flight, and
+    every endpoint still gets the event, with the same webhook-id."""
+    from tests.webhook_helpers import create_endpoint, delivery_states
+
+    boxes = [receiver.inbox() for _ in range(4)]
+    boxes[0].delays = [30]
+    for box in boxes:
+        await create_endpoint(client, shop, box.url)
+    intent = await create_intent(client, shop)
+    event = await Event.get(object_id=intent["id"], type="payment_intent.created")
+    await wait_for(lambda: _leased(event.id), 15)
+    await restart_jobs(app, worker)
+    await wait_for(lambda: all(box.received for box in boxes), 30)
+    assert {box.received[-1].headers["webhook-id"] for box in boxes} == {event.id}
+
+    async def all_delivered():
+        return set((await delivery_states(event.id)).values()) == {"DELIVERED"}
+
+    await wait_for(all_delivered, 15)

@@ -1,0 +1,1 @@
+"""Reports served as files (CONTRACT §13): the balance transactions as CSV."""

@@ -1,0 +1,89 @@
+"""`GET /reports/balance-transactions.csv` (CONTRACT §13): a merchant's balance transactions,
+newest first, streamed as CSV in constant memory (pages of rows walked by their keyset, each
+page a query of its own), with the authorization of the `balanceTransactions` query.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from core.errors import ErrorCode, RequestError, UserError
+from models.money import BalanceTransaction, TransactionType
+from resolvers import paging
+from resolvers.access import Caller
+from resolvers.events import iso
+from resolvers.money import balance
+
+HEADER = ["id", "type", "amount", "fee", "net", "currency", "created_at", "available_on",
+          "payment_intent_id", "refund_id", "dispute_id", "payout_id", "description"]
+BATCH = 1000
+STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404,
+          ErrorCode.VALIDATION_ERROR: 400, ErrorCode.RATE_LIMITED: 429,
+          ErrorCode.SERVICE_UNAVAILABLE: 503}
+
+Authenticate = Callable[[Request], Awaitable[Caller]]
+
+
+def line(row: BalanceTransaction) -> list[str]:
+    values = [row.id, TransactionType(row.type).value, row.amount,
+              row.fee, row.net, row.currency, iso(row.created_at), iso(row.available_on),
+              row.payment_intent_id, row.refund_id, row.dispute_id, row.payout_id,
+              row.description]
+    return ["" if value is None else str(value) for value in values]
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+async def stream(merchant_id: str, given: balance.TransactionFilter) -> AsyncIterator[str]:
+    yield _csv([HEADER])
+    after: str | None = None
+    while True:
+        rows = await paging.keyset(balance.filtered(merchant_id, given), after).limit(BATCH)
+        if rows:
+            yield _csv([line(row) for row in rows])
+        if len(rows) < BATCH:
+            return
+        after = paging.cursor_of(rows[-1])
+
+
+def _moment(request: Request, name: str) -> datetime | None:
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(ErrorCode.VALIDATION_ERROR, f"{name}: not an ISO 8601 time") from None
+
+
+def report_routes(authenticate: Authenticate) -> list[Route]:
+    async def balance_transactions(request: Request) -> Response:
+        try:
+            caller = await authenticate(request)
+            caller.require_authenticated()
+            given = balance.TransactionFilter(
+                created_after=_moment(request, "created_after"),
+                created_before=_moment(request, "created_before"))
+            merchant_id = await paging.list_merchant_id(
+                caller, request.query_params.get("merchant_id"), balance.READ)
+            balance.filtered(merchant_id, given)  # checks the times before streaming
+        except (UserError, RequestError) as error:
+            return PlainTextResponse(f"{error.code.value}: {error.message}\n",
+                                     status_code=STATUS.get(error.code, 400))
+        return StreamingResponse(stream(merchant_id, given), media_type="text/csv",
+                                 headers={"Content-Disposition":
+                                          'attachment; filename="balance-transactions.csv"',
+                                          "Cache-Control": "no-store"})
+
+    return [Route("/balance-transactions.csv", balance_transactions, methods=["GET"])]

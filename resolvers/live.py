@@ -1,0 +1,451 @@
+"""Live updates (CONTRACT §15): one hub per API process hands committed events to subscribers.
+
+The database is the source of truth. After commit, `announce()` (called by
+`dispatch.deliver_events`) wakes the hubs: this process's at once, and every API process's
+through Redis pub/sub when REDIS_URL is set. A woken hub never trusts the message: it reads
+from the database what is new, in one scan for all of its subscribers, and hands each its
+rows. It also reads every second on its own, so a lost wake-up costs latency, not an event.
+
+No gap, no duplicate: events are ordered by (created_at, id), but a transaction commits a
+little after it stamped `created_at`, so "newer than the last one seen" could skip an event
+that committed late. Each scan therefore re-reads a window of recent events (a short one on a
+wake-up, LOOKBACK on the periodic read) and the hub remembers the ids it has handed out within
+LOOKBACK: an event whose commit lags its `created_at` by less than LOOKBACK is never missed,
+and never handed out twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+
+from core import cursors, limits, validation
+from core.clock import now
+from core.config import get_settings
+from core.errors import ErrorCode, RequestError, invalid
+from models.events import Event
+from models.payment_intents import IntentStatus, PaymentIntent
+from resolvers.access import Caller
+from resolvers.paging import list_merchant_id
+from resolvers.payment_intents.reads import checkout_session, visible_intent
+
+log = logging.getLogger("gateway.live")
+
+LOOKBACK = timedelta(seconds=10)  # the longest commit lag (and fleet clock skew) tolerated
+WAKE_WINDOW = timedelta(seconds=0.25)  # re-read on each wake-up, behind the newest event seen
+REPLAY_PAGE = 200
+
+
+BEHIND = object()  # the last item a subscriber gets when it has fallen too far behind
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One subscription's mailbox. `intent_id` set: it follows one intent, and gets that
+    intent (re-read) on each change, only the newest state kept. Otherwise it gets the events
+    of its merchant (of `types`, when given), at most `limit` waiting: a subscriber further
+    behind than that gets BEHIND instead and leaves the hub (never unbounded memory).
+    Light on purpose (a deque made on first use, one future while waiting): an API process
+    holds thousands of them."""
+
+    merchant_id: str
+    intent_id: str | None = None
+    types: frozenset[str] | None = None
+    limit: int = field(default_factory=lambda: limits.LIVE_EVENTS_QUEUED)
+    behind: bool = False
+    items: deque | None = None
+    waiter: asyncio.Future | None = None
+
+    def offer(self, item: Any) -> None:
+        if self.behind:
+            return
+        if self.items is None:
+            self.items = deque()
+        if self.intent_id is not None:
+            self.items.clear()  # only the newest state of the intent matters
+        elif len(self.items) >= self.limit:
+            self.behind, item = True, BEHIND
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self) -> Any:
+        """The next item, waiting for one."""
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.popleft()
+
+
+class Hub:
+    """The process's subscribers, and the reading loop that feeds them."""
+
+    def __init__(self, poll_seconds: float = 1.0) -> None:
+        self.poll_seconds = poll_seconds  # the periodic read, whatever the wake-ups
+        # events' subscribers by (merchant, type), type None for those taking every type
+        self.by_kind: dict[tuple[str, str | None], set[Subscriber]] = defaultdict(set)
+        self.by_intent: dict[str, set[Subscriber]] = defaultdict(set)  # intents followed
+        self.seen: dict[str, datetime] = {}  # event ids handed out (or skipped), for LOOKBACK
+        self.newest: datetime | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._primed: asyncio.Future | None = None
+
+    @property
+    def subscriber_count(self) -> int:
+        return len({subscriber for index in (self.by_kind, self.by_intent)
+                    for group in index.values() for subscriber in group})
+
+    def _groups(self, subscriber: Subscriber) -> list[tuple[dict[Any, set[Subscriber]], Any]]:
+        if subscriber.intent_id is not None:
+            return [(self.by_intent, subscriber.intent_id)]
+        return [(self.by_kind, (subscriber.merchant_id, kind))
+                for kind in (subscriber.types or (None,))]
+
+    def receivers(self, merchant_id: str, event_type: str) -> list[Subscriber]:
+        """The events' subscribers who want this event."""
+        return [*self.by_kind.get((merchant_id, None), ()),
+                *self.by_kind.get((merchant_id, event_type), ())]
+
+    async def join(self, subscriber: Subscriber) -> None:
+        """From this moment on, every event of the subscriber's merchant committed reaches it
+        (the first subscriber waits for the hub to learn what is already there)."""
+        if self._primed is None:
+            self._primed = asyncio.get_running_loop().create_future()
+            self._task = asyncio.create_task(self._run())
+        await asyncio.shield(self._primed)
+        for index, key in self._groups(subscriber):
+            index[key].add(subscriber)
+
+    def leave(self, subscriber: Subscriber) -> None:
+        for index, key in self._groups(subscriber):
+            group = index.get(key)
+            if group is not None:
+                group.discard(subscriber)
+                if not group:
+                    del index[key]
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        try:
+            await self._scan(since=now() - LOOKBACK, hand_out=False)
+        except Exception as error:  # noqa: BLE001 - the subscriber sees it, we retry later
+            self._primed.set_exception(error)
+            self._primed, self._task = None, None
+            return
+        self._primed.set_result(None)
+        loop = asyncio.get_running_loop()
+        last_full = loop.time()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            full = loop.time() - last_full >= self.poll_seconds
+            last_full = loop.time() if full else last_full
+            try:
+                await self.read(full)
+            except Exception:  # noqa: BLE001 - the next read finds what this one missed
+                log.warning("live read failed; retrying", exc_info=True)
+                await asyncio.sleep(self.poll_seconds)
+
+    async def read(self, full: bool) -> None:
+        """A wake-up reads just behind the newest event seen; the periodic (`full`) read
+        re-reads all of LOOKBACK, for the events whose commit lagged."""
+        horizon = now() - LOOKBACK
+        if full:
+            for event_id, created in list(self.seen.items()):
+                if created < horizon:
+                    del self.seen[event_id]
+        since = horizon
+        if not full and self.newest is not None:
+            since = max(horizon, self.newest - WAKE_WINDOW)
+        await self._scan(since, hand_out=True)
+
+    async def _scan(self, since: datetime, hand_out: bool) -> None:
+        """One narrow read of every event since `since`; the new ones some subscriber here
+        wants are then read whole (one query) and handed out."""
+        rows = await Event.filter(created_at__gte=since).values_list(
+            "id", "merchant_id", "created_at", "type", "object_id")
+        wanted = []
+        for event_id, merchant_id, created, event_type, object_id in rows:
+            if event_id in self.seen:
+                continue
+            self.seen[event_id] = created
+            self.newest = created if self.newest is None else max(self.newest, created)
+            if hand_out and (object_id in self.by_intent or
+                             self.receivers(merchant_id, event_type)):
+                wanted.append(event_id)
+        if wanted:
+            await self._hand_out(await Event.filter(id__in=wanted).order_by("created_at", "id"))
+
+    async def _hand_out(self, events: list[Event]) -> None:
+        followed = {event.object_id for event in events if event.object_id in self.by_intent}
+        intents = {intent.id: intent for intent in await PaymentIntent.filter(
+            id__in=followed).select_related("merchant")} if followed else {}
+        for event in events:
+            for subscriber in self.receivers(event.merchant_id, event.type):
+                self._offer(subscriber, event)
+            if event.object_id in intents:
+                for subscriber in list(self.by_intent.get(event.object_id, ())):
+                    self._offer(subscriber, intents[event.object_id])
+
+    def _offer(self, subscriber: Subscriber, item: Any) -> None:
+        subscriber.offer(item)
+        if subscriber.behind:
+            self.leave(subscriber)
+
+
+# --- the process's hub, and the wake-ups ---------------------------------------------------------
+_hub: Hub | None = None
+_redis: Any = None  # a client to publish wake-ups on, in a fleet
+_channel: str | None = None
+_publishing: asyncio.Task | None = None
+_again = False
+
+
+PROCESS_TOKEN = secrets.token_hex(8).encode()  # what this process publishes: not a wake-up
+
+
+def channel_name(namespace: str) -> str:
+    """The pub/sub channel of one deployment (the Redis keys' namespace: the queue name)."""
+    return f"{namespace}:live"
+
+
+_listener: asyncio.Task | None = None
+
+
+async def start(redis_url: str | None, namespace: str, poll_seconds: float = 1.0) -> Hub:
+    """The API process's hub; in a fleet, woken by every process through Redis pub/sub."""
+    global _hub, _redis, _channel, _listener
+    _hub = Hub(poll_seconds)
+    if redis_url:
+        from redis.asyncio import Redis
+
+        _redis, _channel = Redis.from_url(redis_url), channel_name(namespace)
+        _listener = asyncio.create_task(listen(_redis, _channel, _hub))
+    return _hub
+
+
+async def stop() -> None:
+    global _hub, _redis, _listener
+    tasks = [task for task in (_listener, _publishing) if task is not None]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if _hub is not None:
+        await _hub.close()
+    if _redis is not None:
+        await _redis.aclose()
+    _hub, _redis, _listener = None, None, None
+
+
+def _publisher() -> Any:
+    """Where wake-ups go in a fleet: the API's Redis, or, in a worker (no hub), a client made
+    on first use from the settings."""
+    global _redis, _channel
+    if _redis is None and _hub is None:
+        settings = get_settings()
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            _redis, _channel = Redis.from_url(settings.redis_url), \
+                channel_name(settings.queue_name)
+    return _redis
+
+
+def hub() -> Hub:
+    if _hub is None:
+        raise RuntimeError("no live hub in this process")
+    return _hub
+
+
+def announce() -> None:
+    """Something was committed: wake this process's hub now and the fleet's through Redis.
+    Never holds up the caller; a lost wake-up is found by the hubs' periodic read."""
+    global _publishing, _again
+    if _hub is not None:
+        _hub.wake()
+    if _publisher() is None:
+        return
+    if _publishing is not None and not _publishing.done():
+        _again = True  # the publisher under way sends one more: wake-ups coalesce
+        return
+    _publishing = asyncio.create_task(_publish())
+
+
+async def _publish() -> None:
+    global _again
+    _again = True
+    while _again:
+        _again = False
+        try:
+            await _redis.publish(_channel, PROCESS_TOKEN)
+        except Exception:  # noqa: BLE001 - the hubs read every second anyway
+            log.warning("could not publish a live wake-up", exc_info=True)
+            return
+
+
+async def listen(redis: Any, channel: str, target: Hub) -> None:
+    """Wake `target` on each message of the fleet's channel, reconnecting after a failure."""
+    while True:
+        try:
+            pubsub = redis.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(channel)
+            try:
+                async for message in pubsub.listen():
+                    if message.get("data") != PROCESS_TOKEN:  # ours: woken already
+                        target.wake()
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - meanwhile the hub reads every second
+            log.warning("live wake-ups from Redis interrupted; reconnecting", exc_info=True)
+            await asyncio.sleep(1.0)
+
+
+# --- what the subscriptions read ----------------------------------------------------------------
+async def replay(merchant_id: str, after: str, types: set[str] | None
+                 ) -> AsyncIterator[Event]:
+    """Every event of the merchant after the cursor, oldest first, page by page."""
+    created, last_id = cursors.decode(after)
+    while True:
+        query = Event.filter(merchant_id=merchant_id).filter(
+            Q(created_at__gt=created) | Q(created_at=created, id__gt=last_id))
+        if types:
+            query = query.filter(type__in=types)
+        page = await query.order_by("created_at", "id").limit(REPLAY_PAGE)
+        for event in page:
+            yield event
+        if len(page) < REPLAY_PAGE:
+            return
+        created, last_id = page[-1].created_at, page[-1].id
+
+
+# --- the three subscriptions (CONTRACT §15), as streams of models ------------------------------
+MAX_TYPES = 50  # `types` of the events subscription
+
+# How a subscription asks to be authorized again while it runs: `watch(key, check)`, where
+# `check(caller)` raises a UserError or RequestError once the caller may no longer see it
+# (subscriptions with the same key share one check). schema.subscriptions runs the checks.
+Check = Callable[[Caller], Awaitable[Any]]
+Watch = Callable[[tuple[str, ...], Check], None]
+
+
+def _unwatched(key: tuple[str, ...], check: Check) -> None:
+    return None
+
+
+async def follow_events(caller: Caller, merchant_id: str | None, types: list[str] | None,
+                        after: str | None, watch: Watch = _unwatched) -> AsyncIterator[Event]:
+    """The merchant's events after the cursor (none: from now), oldest first, then each new
+    one as it commits: no gap and no duplicate between the two."""
+    merchant_id = await list_merchant_id(caller, merchant_id, "events:read")
+    watch(("events", merchant_id),
+          lambda again: list_merchant_id(again, merchant_id, "events:read"))
+    wanted = _event_types(types)
+    start = cursors.decode(after) if after is not None else None  # refused before anything
+    subscriber = Subscriber(merchant_id, types=frozenset(wanted) if wanted else None)
+    await hub().join(subscriber)  # first: whatever commits from now on is queued for us
+    try:
+        replayed: set[str] = set()
+        if after is not None:
+            async for event in replay(merchant_id, after, wanted):
+                replayed.add(event.id)
+                after = cursors.encode(event.created_at, event.id)
+                yield event
+        forget_replayed_at = now() + LOOKBACK + LOOKBACK
+        while True:
+            event = await subscriber.get()
+            if event is BEHIND:
+                raise fell_behind(subscriber.limit, after)
+            if replayed and now() > forget_replayed_at:
+                replayed.clear()  # the hub hands out no event older than LOOKBACK
+            if event.id in replayed or (start is not None and
+                                        (event.created_at, event.id) <= start):
+                continue
+            after = cursors.encode(event.created_at, event.id)
+            yield event
+    finally:
+        hub().leave(subscriber)
+
+
+def fell_behind(limit: int, cursor: str | None) -> RequestError:
+    return RequestError(ErrorCode.RATE_LIMITED,
+                        f"This subscription fell more than {limit} events behind and was "
+                        "ended; subscribe again with `after` set to extensions.cursor",
+                        cursor=cursor, retryAfter=1)
+
+
+def _event_types(types: list[str] | None) -> set[str] | None:
+    if not types:
+        return None
+    if len(types) > MAX_TYPES:
+        raise invalid("types", f"At most {MAX_TYPES} event types")
+    return {validation.text(value, "types", max_length=64) for value in types}
+
+
+async def follow_intent(caller: Caller, intent_id: str, watch: Watch = _unwatched
+                        ) -> AsyncIterator[PaymentIntent]:
+    """The intent now, then after each change (and when `expiresAt` passes)."""
+    intent = await visible_intent(caller, intent_id)
+    watch(("intent", intent.id), lambda again: visible_intent(again, intent.id))
+    async for state in _follow(intent):
+        yield state
+
+
+async def follow_checkout(intent_id: str, client_secret: str) -> AsyncIterator[PaymentIntent]:
+    """The shopper's intent now, then after each change (and when `expiresAt` passes)."""
+    intent = await checkout_session(intent_id, client_secret)
+    async for state in _follow(intent):
+        yield state
+
+
+async def _follow(intent: PaymentIntent) -> AsyncIterator[PaymentIntent]:
+    subscriber = Subscriber(intent.merchant_id, intent.id)
+    await hub().join(subscriber)  # before reading the state: no change falls in between
+    try:
+        current = await PaymentIntent.get(id=intent.id).select_related("merchant")
+        shown = _state(current)
+        yield current
+        while True:
+            # A timeout: `expiresAt` passed, and the intent now reads EXPIRED.
+            with contextlib.suppress(TimeoutError):
+                current = await asyncio.wait_for(subscriber.get(), _until_expiry(current))
+            if _state(current) != shown:
+                shown = _state(current)
+                yield current
+    finally:
+        hub().leave(subscriber)
+
+
+def _state(intent: PaymentIntent) -> tuple[int, str]:
+    return intent.version, intent.effective_status(now()).value
+
+
+def _until_expiry(intent: PaymentIntent) -> float | None:
+    """Seconds until an unpaid intent expires by time (None: nothing to wait for)."""
+    if intent.effective_status(now()) is not IntentStatus.AWAITING_PAYMENT_METHOD:
+        return None
+    return max(0.0, (intent.expires_at - now()).total_seconds()) + 0.05
