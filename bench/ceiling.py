@@ -1,60 +1,114 @@
-"""The ceiling: a create's database work (intent + event, one transaction) straight on asyncpg."""
+"""The ceilings: each write path's database work, exactly the gateway's rows (`bench.shapes`),
+straight on a bare asyncpg pool: no HTTP, no GraphQL, no key check. Closed loop, as the
+gateway's rows at c=32 are measured. Run in the load process (`run` is its entry point).
+
+- create: one statement (the intent, its event, the event's deliveries);
+- confirm: the read of the intent, then one statement (the conditional update, the event,
+  its deliveries, the CHARGE and the running totals). Each confirm takes a fresh intent
+  seeded beforehand; when they run out the ceiling stops and says so.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
+from bench import shapes
+from bench.census import XACT_WRITES, Census, delta, from_rows
 from bench.load import Result
 
-INSERT_INTENT = """INSERT INTO payment_intents (id, merchant_id, status, amount, currency,
-  capture_method, success_url, client_secret, expires_at, created_at, updated_at, attempt_count,
-  max_attempts, amount_capturable, amount_captured, amount_refunded, version)
-  VALUES ($1, $2, 'AWAITING_PAYMENT_METHOD', $3, 'USD', 'AUTOMATIC', $4, $5, $6, $7, $7,
-  0, 5, 0, 0, 0, 0)"""
-INSERT_EVENT = """INSERT INTO events (id, merchant_id, type, object_id, data, created_at,
-  delivery_state, attempt_count, retry_base, next_attempt_at)
-  VALUES ($1, $2, 'payment_intent.created', $3, $4, $5, 'PENDING', 0, 0, $5)"""
+
+@dataclass(frozen=True)
+class Job:
+    path: str  # "create" or "confirm"
+    dsn: str
+    merchant_id: str
+    concurrency: int
+    duration: float
+    prepared: int = 0  # confirm: how many fresh intents to seed first
 
 
-def intent_row(merchant_id: str, expires_at: datetime, created_at: datetime) -> tuple:
-    return (f"pi_{secrets.token_hex(12)}", merchant_id, 9999, "https://shop.test/ok",
-            f"pi_secret_{secrets.token_hex(20)}", expires_at, created_at)
+async def _create(connection: Any, layout: shapes.Layout, _: Any) -> bool:
+    sql, values = shapes.create_statement(layout, shapes.utc_now())
+    await connection.execute(sql, *values)
+    return True
 
 
-async def _ceiling(dsn: str, merchant_id: str, concurrency: int, duration: float) -> Result:
+async def _confirm(connection: Any, layout: shapes.Layout, intent_id: str) -> bool:
+    intent = dict(await connection.fetchrow(shapes.READ_INTENT, intent_id))
+    sql, values = shapes.confirm_statement(layout, intent, shapes.utc_now())
+    return await connection.fetchval(sql, *values) == 1
+
+
+PATHS = {"create": _create, "confirm": _confirm}
+
+
+async def seed(connection: Any, merchant_id: str, count: int) -> list[tuple[str, str]]:
+    """`count` fresh intents awaiting payment: (id, client secret)."""
+    moment = shapes.utc_now()
+    rows = await connection.fetch(shapes.seed_intents_sql(), merchant_id, count,
+                                  moment + timedelta(hours=1), moment)
+    return [(row["id"], row["client_secret"]) for row in rows]
+
+
+async def census(connection: Any, path: str, layout: shapes.Layout, work: Any) -> Census:
+    """One operation's writes, in a transaction rolled back."""
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        before = from_rows(await connection.fetch(XACT_WRITES))
+        await PATHS[path](connection, layout, work)
+        return delta(before, from_rows(await connection.fetch(XACT_WRITES)))
+    finally:
+        await transaction.rollback()
+
+
+async def _ceiling(job: Job) -> tuple[Result, Census]:
     import asyncpg
 
-    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    pool = await asyncpg.create_pool(job.dsn, min_size=job.concurrency,
+                                     max_size=job.concurrency)
+    try:
+        async with pool.acquire() as connection:
+            layout = await shapes.layout(connection, job.merchant_id)
+            work = [intent_id for intent_id, _ in
+                    await seed(connection, job.merchant_id, job.prepared + 1)]
+            counted = await census(connection, job.path, layout, work.pop())
+        return await _loop(pool, job, layout, work), counted
+    finally:
+        await pool.close()
+
+
+async def _loop(pool: Any, job: Job, layout: shapes.Layout, work: list[str]) -> Result:
     result = Result()
-    deadline = time.perf_counter() + duration
+    write = PATHS[job.path]
+    started = time.perf_counter()
+    deadline = started + job.duration
 
     async def client() -> None:
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            moment = datetime.now(UTC)
-            row = intent_row(merchant_id, moment + timedelta(hours=1), moment)
-            data = json.dumps({"object": {"id": row[0], "amount": 9999}})
-            async with pool.acquire() as connection, connection.transaction():
-                await connection.execute(INSERT_INTENT, *row)
-                await connection.execute(INSERT_EVENT, f"evt_{secrets.token_hex(12)}",
-                                         merchant_id, row[0], data, moment)
-            result.latencies.append(time.perf_counter() - started)
+            if job.path == "confirm" and not work:
+                result.exhausted_at = result.exhausted_at or time.perf_counter() - started
+                return
+            item = work.pop() if job.path == "confirm" else None
+            begun = time.perf_counter()
+            async with pool.acquire() as connection:
+                written = await write(connection, layout, item)
+            result.record(written, begun, "write guard found the intent changed")
 
-    started = time.perf_counter()
-    await asyncio.gather(*[client() for _ in range(concurrency)])
+    await asyncio.gather(*[client() for _ in range(job.concurrency)])
     result.elapsed = time.perf_counter() - started
-    await pool.close()
     return result
 
 
-def run(dsn: str, merchant_id: str, concurrency: int, duration: float) -> Result:
+def run(job: Job) -> tuple[Result, Census]:
+    """Entry point of the load process: the ceiling's result and its write census."""
     try:
         import uvloop
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_ceiling(dsn, merchant_id, concurrency, duration))
+    return asyncio.run(_ceiling(job))

@@ -2,180 +2,80 @@
 
 A fresh PostgreSQL database and Redis queue, `python main.py serve` with BENCH_API_WORKERS (2)
 uvicorn processes, BENCH_ARQ_WORKERS (1) `python main.py worker` processes, a webhook receiver
-in this process, and the load generator in a third. Prints one table and writes
-bench/results/latest.json.
+in this process, and the load generator (and the asyncpg ceilings) in a third. Prints one
+table with the targets, writes bench/results/latest.json and latest.md, and exits 1 when a row
+has unexplained errors or a ceiling does not write the gateway's rows.
+
+A smoke run: `BENCH_DURATION=2 BENCH_EXPIRIES=2000 .venv/bin/python -m bench.run`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import platform
 import secrets
-import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
-from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 
-from bench import ceiling, load
+from bench import ceiling, census, load, report, shapes, sustained
+from bench.fleet import (
+    ROOT,
+    Fleet,
+    Profiler,
+    Receiver,
+    free_port,
+    wait_arrivals,
+    wait_ready,
+)
+from bench.report import Row, percentile, summarise
 from client import Gateway, onboard
-from client.onboarding import set_webhook_url
+from client.onboarding import Merchant, set_webhook_url
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "2"))
 ARQ_WORKERS = int(os.environ.get("BENCH_ARQ_WORKERS", "1"))
 DURATION = float(os.environ.get("BENCH_DURATION", "10"))
+SMOKE = DURATION < 10
+EXPIRIES = int(os.environ.get("BENCH_EXPIRIES", "1000000"))
+LEDGER_ROWS = int(os.environ.get("BENCH_LEDGER_ROWS", "20000" if SMOKE else "1000000"))
+PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"  # py-spy on each process, some rows
+SUSTAINED_START = float(os.environ.get("BENCH_SUSTAINED_START", "20"))  # payments a second
 CONCURRENCY = 32
 RATE = 100
-EXPIRIES = int(os.environ.get("BENCH_EXPIRIES", "100000"))
+BALANCE_RATE = 20
+ENDPOINTS = 4
+PREPARE_MARGIN = 1.5  # prepared confirms: the measured ceiling's rate × duration × this
 RESULTS = ROOT / "bench" / "results"
+PROFILED = {"create_c32", "confirm_c32", "create_100"}  # the rows BENCH_PROFILE=1 records
 
+INTENT = "paymentIntent { id status clientSecret } userErrors { code message }"
 CREATE = ("mutation($input: CreatePaymentIntentInput!) { createPaymentIntent(input: $input) "
-          "{ paymentIntent { id status } userErrors { code message } } }")
+          f"{{ {INTENT} }} }}")
 CONFIRM = ("mutation($input: ConfirmPaymentIntentInput!) { confirmPaymentIntent(input: $input) "
            "{ checkoutSession { id status } userErrors { code message } } }")
+CREATE_ENDPOINT = ("mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint("
+                   "input: $input) { webhookEndpoint { id } userErrors { code message } } }")
+BALANCE = "{ balance { available { amount currency } pending { amount currency } } }"
+CARD = {"number": "4242424242424242", "cardholderName": "Bench", "expMonth": 12,
+        "expYear": 2035, "cvc": "123"}
 
 
-@dataclass
-class Row:
-    scenario: str
-    throughput: float | None = None
-    p50_ms: float | None = None
-    p99_ms: float | None = None
-    errors: int = 0
-    note: str = ""
-
-
-def summarise(name: str, result: load.Result, note: str = "") -> Row:
-    ordered = sorted(result.latencies)
-    return Row(name, len(ordered) / result.elapsed if result.elapsed else None,
-               percentile(ordered, 50) * 1000, percentile(ordered, 99) * 1000,
-               result.errors, note)
-
-
-def percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Receiver:
-    """A bare asyncio HTTP server: records each webhook's arrival against its created_at."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.arrivals: list[tuple[float, float, str]] = []  # (arrived, created, event id)
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self.handle, "127.0.0.1", self.port)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
-                body = json.loads(await reader.readexactly(length))
-                created = datetime.fromisoformat(body["created_at"]).timestamp()
-                self.arrivals.append((time.time(), created, body["id"]))
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-
-
-class Fleet:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.api: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
-
-    def run(self, *args: str) -> None:
-        subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
-
-    def start_api(self) -> None:
-        self.api = subprocess.Popen([sys.executable, "main.py", "serve"], cwd=ROOT,
-                                    env=self.env, stdout=subprocess.DEVNULL)
-
-    def start_workers(self, count: int) -> None:
-        self.workers += [subprocess.Popen([sys.executable, "main.py", "worker"], cwd=ROOT,
-                                          env=self.env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL) for _ in range(count)]
-
-    def stop_workers(self) -> None:
-        for worker in self.workers:
-            worker.terminate()
-        for worker in self.workers:
-            worker.wait(timeout=30)
-        self.workers = []
-
-    def stop(self) -> None:
-        self.stop_workers()
-        if self.api:
-            self.api.terminate()
-            self.api.wait(timeout=30)
-
-    def processes(self) -> dict[str, int]:
-        """Every gateway process: the uvicorn workers (children of serve) and the arq workers."""
-        found = {"serve (uvicorn supervisor)": self.api.pid}
-        children = subprocess.run(["pgrep", "-P", str(self.api.pid)], capture_output=True,
-                                  text=True).stdout.split()
-        workers = [pid for pid in children  # not multiprocessing's resource tracker
-                   if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
-        for index, pid in enumerate(workers):
-            found[f"api-{index + 1}"] = int(pid)
-        for index, worker in enumerate(self.workers):
-            found[f"worker-{index + 1}"] = worker.pid
-        return found
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(resident now, peak resident) in MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value
-    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-
-
-async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                if (await http.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("gateway did not start")
-
-
-async def open_merchant(url: str, webhook_url: str) -> tuple[str, str]:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        gateway = Gateway(http)
-        merchant = await onboard(gateway, name="Bench",
-                                 email=f"bench-{secrets.token_hex(4)}@example.com",
-                                 password="bench password 1", business_name="Bench",
-                                 merchant_email="b@bench.test")
-        await set_webhook_url(gateway, merchant.owner, merchant.id, webhook_url)
-    return merchant.id, merchant.api_key
+def schema_has(field_name: str) -> bool:
+    """Whether the exported schema (kept in step with the code by a drift test) has it."""
+    return f"  {field_name}(" in (ROOT / "schema.graphql").read_text()
 
 
 def graphql_request(host: str, query: str, variables: dict, **headers: str) -> bytes:
@@ -189,42 +89,286 @@ def create_requests(host: str, key: str, count: int = 64) -> list[bytes]:
         "orderId": f"o-{i}"}}, **{"X-API-Key": key}) for i in range(count)]
 
 
-async def fresh_intents(dsn: str, merchant_id: str, count: int) -> list[tuple[str, str]]:
-    """Intents awaiting payment, written straight to the database (ids and client secrets)."""
-    moment = datetime.now(UTC)
-    rows = [ceiling.intent_row(merchant_id, moment + timedelta(hours=1), moment)
-            for _ in range(count)]
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.executemany(ceiling.INSERT_INTENT, rows)
-    finally:
-        await connection.close()
-    return [(row[0], row[4]) for row in rows]
-
-
 def confirm_requests(host: str, intents: list[tuple[str, str]]) -> list[bytes]:
-    card = {"number": "4242424242424242", "cardholderName": "Bench", "expMonth": 12,
-            "expYear": 2035, "cvc": "123"}
     return [graphql_request(host, CONFIRM, {"input": {"id": intent_id, "clientSecret": secret,
-                                                      "card": card}})
+                                                      "card": CARD}})
             for intent_id, secret in intents]
 
 
-async def insert_overdue(dsn: str, merchant_id: str, count: int) -> None:
-    moment = datetime.now(UTC)
-    rows = [ceiling.intent_row(merchant_id, moment - timedelta(minutes=5),
-                               moment - timedelta(hours=1)) for _ in range(count)]
-    records = [(r[0], r[1], "AWAITING_PAYMENT_METHOD", r[2], "USD", "AUTOMATIC", r[3], r[4],
-                r[5], r[6], r[6], 0, 5, 0, 0, 0, 0) for r in rows]
-    connection = await asyncpg.connect(dsn)
+def confirm_follow_up() -> load.FollowUp:
+    return load.FollowUp(json.dumps({"query": CONFIRM, "variables": {"input": {
+        "id": "__ID__", "clientSecret": "__SECRET__", "card": CARD}}}), ok=b"CAPTURED")
+
+
+@dataclass
+class Bench:
+    dsn: str
+    database_url: str
+    port: int
+    fleet: Fleet
+    receiver: Receiver
+    rows: list[Row] = field(default_factory=list)
+    figures: dict[str, float | None] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        self.host = f"127.0.0.1:{self.port}"
+        self.profiler = Profiler(self.fleet, RESULTS / "profiles", PROFILE)
+
+    def spec(self, requests: list[bytes], **options: Any) -> load.Spec:
+        return load.Spec(**{"host": "127.0.0.1", "port": self.port, "requests": requests,
+                            "concurrency": CONCURRENCY, "duration": DURATION, **options})
+
+    async def in_load_process(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+
+    async def measure(self, name: str, spec: load.Spec, note: str = "", key: str = "") -> Row:
+        if key in PROFILED:
+            self.profiler.start(key, spec.duration)
+        result = await self.in_load_process(load.run, spec)
+        self.profiler.wait()
+        if spec.rate and result.elapsed > spec.duration + sustained.KEEP_UP:
+            note = "; ".join(filter(None, [note, f"fell behind the schedule: {spec.duration:.0f}"
+                                                 f" s of requests took {result.elapsed:.1f} s"]))
+        return self.add(summarise(name, result, note, key))
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        print(f"  {row.scenario}: {report.fmt(row.throughput, 0)}/s p50 "
+              f"{report.fmt(row.p50_ms, 2)} ms p99 {report.fmt(row.p99_ms, 2)} ms "
+              f"errors {row.errors} {row.note}", flush=True)
+        return row
+
+    async def seed(self, merchant_id: str, count: int) -> list[tuple[str, str]]:
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            return await ceiling.seed(connection, merchant_id, count)
+        finally:
+            await connection.close()
+
+
+async def open_merchant(url: str, webhook_url: str | None) -> Merchant:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        gateway = Gateway(http)
+        merchant = await onboard(gateway, name="Bench",
+                                 email=f"bench-{secrets.token_hex(4)}@example.com",
+                                 password="bench password 1", business_name="Bench",
+                                 merchant_email="b@bench.test")
+        if webhook_url:
+            await set_webhook_url(gateway, merchant.owner, merchant.id, webhook_url)
+    return merchant
+
+
+async def add_endpoints(url: str, merchant: Merchant, receiver: Receiver, count: int) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        gateway = Gateway(http).as_user(merchant.owner.token)
+        for n in range(count):
+            await gateway.mutate(CREATE_ENDPOINT, "createWebhookEndpoint", {
+                "merchantId": merchant.id, "url": receiver.url(f"/endpoint-{n + 1}")})
+
+
+# --- the scenarios ------------------------------------------------------------------------------
+async def floors(bench: Bench) -> None:
+    typename = [graphql_request(bench.host, "{ __typename }", {})]
+    await bench.in_load_process(load.run, bench.spec(typename, duration=3))  # warm-up
+    await bench.measure("floor: GraphQL { __typename }", bench.spec(typename, ok=b"Query"))
+    await bench.measure("floor: Starlette JSON route (/healthz)", bench.spec(
+        [load.http_request("GET", "/healthz", bench.host)], ok=b"ok"))
+
+
+async def ceilings(bench: Bench, merchant: Merchant) -> None:
+    """Both ceilings, each checked against the gateway's own writes (`bench.census`)."""
     try:
-        await connection.copy_records_to_table("payment_intents", records=records, columns=[
-            "id", "merchant_id", "status", "amount", "currency", "capture_method",
-            "success_url", "client_secret", "expires_at", "created_at", "updated_at",
-            "attempt_count", "max_attempts", "amount_capturable", "amount_captured",
-            "amount_refunded", "version"])
+        gateway = await census.gateway(bench.database_url, merchant.id,
+                                       (await bench.seed(merchant.id, 1))[0])
+    except Exception as error:  # noqa: BLE001 - reported, and the bench fails
+        bench.differences.append(f"the gateway's own write failed: {error!r:.300}")
+        gateway = {"create": {}, "confirm": {}}
+    create_result, create_census = await bench.in_load_process(ceiling.run, ceiling.Job(
+        "create", bench.dsn, merchant.id, CONCURRENCY, DURATION))
+    create = bench.add(summarise("ceiling: create (bare asyncpg, the gateway's rows)",
+                                 create_result, writes(create_census), key="create_ceiling"))
+    prepared = math.ceil(create.throughput * DURATION * PREPARE_MARGIN) + CONCURRENCY
+    confirm_result, confirm_census = await bench.in_load_process(ceiling.run, ceiling.Job(
+        "confirm", bench.dsn, merchant.id, CONCURRENCY, DURATION, prepared))
+    bench.add(summarise("ceiling: confirm (bare asyncpg: the read, then the gateway's rows)",
+                        confirm_result, f"{writes(confirm_census)}; {prepared:,} intents "
+                                        "prepared", key="confirm_ceiling"))
+    bench.differences += census.compare("create", gateway["create"], create_census)
+    bench.differences += census.compare("confirm", gateway["confirm"], confirm_census)
+    bench.document["census"] = {"gateway": gateway, "ceiling": {
+        "create": create_census, "confirm": confirm_census}}
+    print(f"  census: gateway {gateway}; ceilings create {create_census}, confirm "
+          f"{confirm_census}; differences {bench.differences or 'none'}", flush=True)
+
+
+def writes(counted: census.Census) -> str:
+    return "writes " + ", ".join(f"{table} +{inserted}" + (f" ~{updated}" if updated else "")
+                                 if inserted else f"{table} ~{updated}"
+                                 for table, (inserted, updated) in sorted(counted.items()))
+
+
+async def creates(bench: Bench, key: str) -> None:
+    requests = create_requests(bench.host, key)
+    start = time.time()
+    at_rate = await bench.measure("createPaymentIntent, 100/s", bench.spec(
+        requests, rate=RATE, ok=b"AWAITING"), key="create_100")
+    arrivals = await wait_arrivals(bench.receiver, start, time.time(), at_rate.successes,
+                                   timeout=30)
+    arrival_row(bench, "webhook: commit to arrival (at 100 creates/s)", arrivals, "arrival_100")
+    await bench.measure("createPaymentIntent, c=32 (worker running)", bench.spec(
+        requests, ok=b"AWAITING"), key="create_c32")
+
+
+def arrival_row(bench: Bench, name: str, arrivals: list, key: str) -> Row:
+    latencies = sorted(a.arrived - a.created for a in arrivals)
+    return bench.add(Row(name, None, percentile(latencies, 50) * 1000,
+                         percentile(latencies, 99) * 1000,
+                         note=f"{len(latencies)} deliveries", key=key))
+
+
+async def confirms(bench: Bench, merchant: Merchant) -> None:
+    """Each confirm on a fresh intent, prepared by the confirm ceiling's measured rate; a
+    run that uses them all stops there (and says so)."""
+    ceiling_rate = next(r.throughput for r in bench.rows if r.key == "confirm_ceiling")
+    prepared = math.ceil(ceiling_rate * DURATION * PREPARE_MARGIN) + CONCURRENCY
+    intents = await bench.seed(merchant.id, prepared + RATE * math.ceil(DURATION))
+    requests = confirm_requests(bench.host, intents)
+    await bench.measure("confirmPaymentIntent (4242, captures: CHARGE), c=32", bench.spec(
+        requests[:prepared], ok=b"CAPTURED", cycle=False),
+        f"{prepared:,} fresh intents prepared", key="confirm_c32")
+    await bench.measure("confirmPaymentIntent (4242), 100/s", bench.spec(
+        requests[prepared:], rate=RATE, ok=b"CAPTURED", cycle=False), key="confirm_100")
+
+
+async def creates_with_endpoints(bench: Bench, url: str) -> None:
+    name = f"createPaymentIntent, c=32, {ENDPOINTS} webhook endpoints per merchant"
+    if not schema_has("createWebhookEndpoint"):  # TODO(issue 14): runs once it lands
+        bench.add(Row(name, note="not run: createWebhookEndpoint is not in the schema yet "
+                                 "(issue 14)"))
+        return
+    merchant = await open_merchant(url, None)
+    await add_endpoints(url, merchant, bench.receiver, ENDPOINTS)
+    start = time.time()
+    row = await bench.measure(name, bench.spec(create_requests(bench.host, merchant.api_key),
+                                               ok=b"AWAITING"), key="create_c32_endpoints")
+    expected = row.successes * ENDPOINTS
+    began = time.time()
+    arrived = await wait_arrivals(bench.receiver, start, time.time(), expected, timeout=120)
+    row.note = (f"{len(arrived):,} of {expected:,} deliveries arrived "
+                f"{time.time() - began:.1f} s after the load")
+
+
+async def balance(bench: Bench, url: str) -> None:
+    name = f"balance, {LEDGER_ROWS:,} balance transactions, {BALANCE_RATE}/s"
+    connection = await asyncpg.connect(bench.dsn)
+    try:
+        ready = await connection.fetchval("SELECT to_regclass($1)", shapes.LEDGER_TABLE)
+        if ready is None or not schema_has("balance"):  # TODO(issue 13): runs once it lands
+            bench.add(Row(name, note="not run: the ledger is not in the database or the "
+                                     "schema yet (issue 13)"))
+            return
+        merchant = await open_merchant(url, None)
+        started = time.perf_counter()
+        await connection.execute(shapes.seed_ledger_sql(), merchant.id, LEDGER_ROWS)
+        await connection.execute(shapes.seed_totals_sql(), merchant.id)
+        await connection.execute("ANALYZE")
+        seeded = time.perf_counter() - started
     finally:
         await connection.close()
+    request = [graphql_request(bench.host, BALANCE, {}, **{"X-API-Key": merchant.api_key})]
+    await bench.measure(name, bench.spec(request, rate=BALANCE_RATE, ok=b"available"),
+                        f"seeded by SQL in {seeded:.1f} s", key="balance")
+
+
+async def payments(bench: Bench, key: str) -> None:
+    """The sustained-payments row (`bench.sustained`), then arrival at half that rate."""
+    requests = create_requests(bench.host, key)
+    steps: list[sustained.Step] = []
+    while (rate := sustained.next_rate(steps, SUSTAINED_START)) is not None:
+        steps.append(await payment_step(bench, requests, rate))
+        print(f"    step {steps[-1].describe()}", flush=True)
+    found = sustained.best(steps)
+    name = "sustained payments (create + confirm, every webhook delivered)"
+    tried = "; ".join(step.describe() for step in steps)
+    reasons: Counter[str] = Counter()
+    for step in steps:
+        reasons.update(step.reasons)
+    if reasons:  # a gateway under load answers slowly, never with errors
+        tried += "; errors in the steps: " + ", ".join(f"{r} ×{n}"
+                                                      for r, n in reasons.most_common())
+    bench.document["sustained_steps"] = [vars(step) for step in steps]
+    errors = sum(reasons.values())
+    if found is None:
+        bench.add(Row(name, note=f"no rate sustained: {tried}", key="sustained",
+                      errors=errors, reasons=dict(reasons)))
+        return
+    bench.add(Row(name, found.rate, found.p50_ms, found.p99_ms, key="sustained",
+                  errors=errors, reasons=dict(reasons),
+                  note=f"{found.deliveries_per_second:,.0f} deliveries/s; steps {tried}"))
+    start = time.time()
+    await payment_step(bench, requests, found.rate / 2)
+    arrivals = bench.receiver.since(start)
+    arrival_row(bench, f"webhook: commit to arrival at half the sustained rate "
+                       f"({sustained.rate_text(found.rate / 2)} payments/s)", arrivals,
+                "arrival_half")
+
+
+async def payment_step(bench: Bench, requests: list[bytes], rate: float) -> sustained.Step:
+    per_payment = 2  # created and captured, to the merchant's one endpoint
+    start = time.time()
+    result = await bench.in_load_process(load.run, bench.spec(
+        requests, rate=rate, ok=b"AWAITING", then=confirm_follow_up()))
+    middle, end = start + DURATION / 2, start + DURATION
+    arrived = sorted(a.arrived for a in bench.receiver.since(start))
+    answered = sorted(result.completed)
+    await wait_arrivals(bench.receiver, start, math.inf, per_payment * result.successes, 30)
+    ordered = sorted(result.latencies)
+    second_half = [a for a in arrived if middle < a <= end]
+    return sustained.Step(
+        rate, DURATION, result.successes, sum(result.errors.values()), result.elapsed,
+        sustained.backlog(middle, answered, arrived, per_payment),
+        sustained.backlog(end, answered, arrived, per_payment),
+        per_payment * sum(1 for t in answered if middle < t <= end),
+        percentile(ordered, 50) * 1000, percentile(ordered, 99) * 1000,
+        len(second_half) / (DURATION / 2), dict(result.errors))
+
+
+async def drain_rate(bench: Bench, key: str) -> None:
+    """Deliveries per second of one worker: a backlog made while workers were stopped (the
+    creates' throughput without a worker beside them is a row too), drained by one."""
+    bench.fleet.stop_workers()
+    await asyncio.sleep(1)
+    start = time.time()
+    alone = await bench.measure("createPaymentIntent, c=32, no worker running", bench.spec(
+        create_requests(bench.host, key), ok=b"AWAITING"), "makes the backlog drained below")
+    end = time.time()
+    backlog = alone.successes
+    bench.fleet.start_workers(1)
+    arrived = sorted(a.arrived for a in await wait_arrivals(bench.receiver, start, end,
+                                                            backlog, timeout=120))
+    rate = (len(arrived) - 1) / (arrived[-1] - arrived[0]) if len(arrived) > 1 else 0
+    bench.add(Row("webhook: deliveries per second, 1 worker", rate, key="deliveries_1_worker",
+                  note=f"{len(arrived):,} of a {backlog:,}-event backlog"))
+
+
+async def expiry(bench: Bench, merchant: Merchant) -> None:
+    bench.fleet.stop_workers()  # the expiry is timed alone
+    moment = datetime.now(UTC)
+    connection = await asyncpg.connect(bench.dsn)
+    try:
+        await connection.execute(shapes.seed_intents_sql(returning=False), merchant.id,
+                                 EXPIRIES, moment - timedelta(minutes=5),
+                                 moment - timedelta(hours=1))
+        await connection.execute("ANALYZE payment_intents")
+    finally:
+        await connection.close()
+    seconds = await time_expiry(bench.database_url)
+    bench.add(Row(f"expiry: {EXPIRIES:,} overdue intents", EXPIRIES / seconds,
+                  note=f"{seconds:.2f} s in all", key="expiry"))
+    bench.figures["expiry_1m_seconds"] = seconds if EXPIRIES >= 1_000_000 else None
 
 
 async def time_expiry(database_url: str) -> float:
@@ -242,23 +386,64 @@ async def time_expiry(database_url: str) -> float:
         await db.disconnect()
 
 
-class Bench:
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+async def run_scenarios(bench: Bench, url: str) -> None:
+    print(f"Scenarios: {DURATION:.0f} s each, concurrency {CONCURRENCY}, fixed rate {RATE}/s",
+          flush=True)
+    merchant = await open_merchant(url, bench.receiver.url())
+    await floors(bench)
+    await ceilings(bench, merchant)
+    await creates(bench, merchant.api_key)
+    await confirms(bench, merchant)
+    await creates_with_endpoints(bench, url)
+    await balance(bench, url)
+    await payments(bench, merchant.api_key)
+    await drain_rate(bench, merchant.api_key)
+    bench.fleet.take_memory()
+    await expiry(bench, merchant)
 
-    async def load(self, spec: load.Spec) -> load.Result:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, load.run, spec)
 
-    async def measure(self, name: str, spec: load.Spec, note: str = "") -> Row:
-        row = summarise(name, await self.load(spec), note)
-        self.rows.append(row)
-        print(f"  {name}: {row.throughput:,.0f}/s p50 {row.p50_ms:.2f} ms "
-              f"p99 {row.p99_ms:.2f} ms errors {row.errors}", flush=True)
-        return row
+def figures(bench: Bench) -> dict[str, float | None]:
+    """The figures targets compare, all from this run."""
+    found: dict[str, float | None] = dict(bench.figures)
+    for row in bench.rows:
+        if row.key:
+            found[row.key] = row.throughput
+            found[f"{row.key}_p50"], found[f"{row.key}_p99"] = row.p50_ms, row.p99_ms
+    api = [now for name, (now, _) in bench.fleet.memory.items() if name.startswith("api-")]
+    found["api_rss_max"] = max(api) if api else None
+    return found
+
+
+def finish(bench: Bench, started: datetime) -> int:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    workers = f"{ARQ_WORKERS} arq worker{'s' if ARQ_WORKERS > 1 else ''}"
+    header = (f"Gateway benchmark, {started:%Y-%m-%d %H:%M} UTC: {API_WORKERS} uvicorn "
+              f"processes + {workers}, PostgreSQL and Redis on this machine; load from a "
+              f"separate process ({machine}); `{' '.join(command())}`")
+    found = report.targets(figures(bench))
+    lines = report.table(header, bench.rows, found, bench.fleet.memory)
+    failures = report.problems(bench.rows, bench.differences)
+    print("\n" + "\n".join(lines))
+    report.write(RESULTS, lines, {
+        **bench.document, "date": started.isoformat(), "machine": machine,
+        "command": command(), "api_processes": API_WORKERS, "arq_workers": ARQ_WORKERS,
+        "duration_s": DURATION, "rows": report.rows_json(bench.rows),
+        "targets": [vars(t) for t in found], "figures": figures(bench), "problems": failures,
+        "memory_mb": {name: {"rss": now, "peak": peak}
+                      for name, (now, peak) in bench.fleet.memory.items()}})
+    for failure in failures:
+        print(f"BENCH FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def command() -> list[str]:
+    settings = [f"{name}={value}" for name, value in sorted(os.environ.items())
+                if name.startswith("BENCH_")]
+    return [*settings, "python", "-m", "bench.run"]
 
 
 async def main() -> int:
+    started = datetime.now(UTC)
     run_id = secrets.token_hex(4)
     name = f"gateway_bench_{run_id}"
     admin = await asyncpg.connect(PG_ADMIN)
@@ -271,145 +456,22 @@ async def main() -> int:
            "DATA_DIR": f"/tmp/gateway-bench-{run_id}", "WEBHOOK_ALLOW_PRIVATE": "1",
            "RATE_LIMIT_IP_PER_SECOND": "1000000", "RATE_LIMIT_KEY_PER_SECOND": "1000000",
            "LOG_LEVEL": "warning", "JWT_SECRET": secrets.token_urlsafe(32)}
-    fleet = Fleet(env)
-    bench = Bench()
     receiver = Receiver()
     await receiver.start()
+    bench = Bench(dsn, env["DATABASE_URL"], port, Fleet(env), receiver)
     try:
-        fleet.run("migrate")
-        fleet.start_api()
-        fleet.start_workers(ARQ_WORKERS)
+        bench.fleet.run("migrate")
+        bench.fleet.start_api()
+        bench.fleet.start_workers(ARQ_WORKERS)
         url = f"http://127.0.0.1:{port}"
         await wait_ready(url)
-        merchant, key = await open_merchant(url, f"http://127.0.0.1:{receiver.port}/hook")
-        await run_scenarios(bench, fleet, receiver, dsn, env["DATABASE_URL"], port, merchant,
-                            key)
-        report(bench.rows, memory(fleet), env)
+        await run_scenarios(bench, url)
+        return finish(bench, started)
     finally:
-        fleet.stop()
+        bench.fleet.stop()
         bench.pool.shutdown()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    return 0
-
-
-async def run_scenarios(bench: Bench, fleet: Fleet, receiver: Receiver, dsn: str,
-                        database_url: str, port: int, merchant: str, key: str) -> None:
-    host = f"127.0.0.1:{port}"
-    closed = {"host": "127.0.0.1", "port": port, "concurrency": CONCURRENCY,
-              "duration": DURATION}
-    print(f"Scenarios: {DURATION:.0f} s each, concurrency {CONCURRENCY}, fixed rate {RATE}/s")
-    typename = [graphql_request(host, "{ __typename }", {})]
-    await bench.measure("warm-up", load.Spec(**{**closed, "duration": 3}, requests=typename))
-    bench.rows.pop()
-    floor = await bench.measure("floor: GraphQL { __typename }", load.Spec(
-        **closed, requests=typename, ok=b"Query"))
-    await bench.measure("floor: Starlette JSON route (/healthz)", load.Spec(
-        **closed, requests=[load.http_request("GET", "/healthz", host)], ok=b"ok"))
-    ceiling_row = summarise("ceiling: asyncpg intent + event", await asyncio.get_running_loop(
-    ).run_in_executor(bench.pool, ceiling.run, dsn, merchant, CONCURRENCY, DURATION))
-    bench.rows.append(ceiling_row)
-    print(f"  ceiling: {ceiling_row.throughput:,.0f}/s", flush=True)
-
-    creates = create_requests(host, key)
-    sent_from = time.time()  # at a steady 100/s the workers keep up: arrival is latency
-    await bench.measure("createPaymentIntent, 100/s", load.Spec(
-        **{**closed, "rate": RATE}, requests=creates, ok=b"AWAITING"))
-    await asyncio.sleep(2)
-    webhook_latencies(bench, receiver, sent_from)
-    create = await bench.measure("createPaymentIntent, c=32", load.Spec(
-        **closed, requests=creates, ok=b"AWAITING"))
-    create.note = ratios(create, floor, ceiling_row)
-
-    intents = await fresh_intents(dsn, merchant, int(DURATION * 900) + RATE * int(DURATION))
-    confirms = confirm_requests(host, intents)
-    confirm = await bench.measure("confirmPaymentIntent (4242), c=32", load.Spec(
-        **closed, requests=confirms[:-RATE * int(DURATION)], ok=b"CAPTURED"))
-    confirm.note = f"{confirm.throughput / floor.throughput:.2f} x floor"
-    await bench.measure("confirmPaymentIntent (4242), 100/s", load.Spec(
-        **{**closed, "rate": RATE}, requests=confirms[-RATE * int(DURATION):], ok=b"CAPTURED"))
-
-    await drain_rate(bench, fleet, receiver, closed, creates, floor, ceiling_row)
-    fleet.memory = {name: memory_mb(pid) for name, pid in fleet.processes().items()}
-    fleet.stop_workers()  # the expiry below is timed alone
-    await insert_overdue(dsn, merchant, EXPIRIES)
-    seconds = await time_expiry(database_url)
-    bench.rows.append(Row(f"expiry: {EXPIRIES:,} overdue intents", EXPIRIES / seconds,
-                          note=f"{seconds:.2f} s in all (bulk sweep: 3 lanes, batches of 1000)"))
-    print(f"  expiry: {EXPIRIES:,} in {seconds:.2f} s", flush=True)
-
-
-def webhook_latencies(bench: Bench, receiver: Receiver, since: float) -> None:
-    latencies = sorted(arrived - created for arrived, created, _ in receiver.arrivals
-                       if created >= since)
-    bench.rows.append(Row("webhook: commit to arrival (at 100 creates/s)", None,
-                          percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000,
-                          note=f"{len(latencies)} deliveries"))
-    print(f"  webhook arrival: p50 {bench.rows[-1].p50_ms:.1f} ms "
-          f"p99 {bench.rows[-1].p99_ms:.1f} ms", flush=True)
-
-
-def ratios(row: Row, floor: Row, ceiling_row: Row) -> str:
-    return (f"{row.throughput / floor.throughput:.2f} x floor, "
-            f"{row.throughput / ceiling_row.throughput:.2f} x ceiling")
-
-
-async def drain_rate(bench: Bench, fleet: Fleet, receiver: Receiver, closed: dict,
-                     creates: list[bytes], floor: Row, ceiling_row: Row) -> None:
-    """Deliveries per second of one worker: a backlog made while workers were stopped (the
-    creates' throughput without a worker beside them is a row too), drained by one."""
-    fleet.stop_workers()
-    await asyncio.sleep(1)
-    result = await bench.load(load.Spec(**{**closed, "duration": 5}, requests=creates,
-                                        ok=b"AWAITING"))
-    backlog = len(result.latencies)
-    alone = summarise("createPaymentIntent, c=32, no worker running", result)
-    alone.note = ratios(alone, floor, ceiling_row) + "; makes the backlog drained below"
-    bench.rows.append(alone)
-    print(f"  createPaymentIntent, no worker: {alone.throughput:,.0f}/s", flush=True)
-    before = len(receiver.arrivals)
-    fleet.start_workers(1)
-    deadline = time.time() + 120
-    while len(receiver.arrivals) - before < backlog and time.time() < deadline:
-        await asyncio.sleep(0.2)
-    arrived = [a for a, _, _ in receiver.arrivals[before:]]
-    rate = (len(arrived) - 1) / (max(arrived) - min(arrived)) if len(arrived) > 1 else 0
-    bench.rows.append(Row("webhook: deliveries per second, 1 worker", rate,
-                          note=f"{len(arrived)} of a {backlog}-event backlog"))
-    print(f"  deliveries: {rate:,.0f}/s ({len(arrived)} of {backlog})", flush=True)
-
-
-def memory(fleet: Fleet) -> dict[str, tuple[float, float]]:
-    return getattr(fleet, "memory", {})
-
-
-def report(rows: list[Row], mem: dict[str, tuple[float, float]], env: dict) -> None:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    workers = f"{ARQ_WORKERS} arq worker{'s' if ARQ_WORKERS > 1 else ''}"
-    lines = [f"Gateway benchmark: {API_WORKERS} uvicorn processes + {workers}, PostgreSQL "
-             f"and Redis on this machine; load from a separate process ({machine})", "",
-             "| scenario | throughput /s | p50 ms | p99 ms | errors | note |",
-             "|---|---:|---:|---:|---:|---|"]
-    for row in rows:
-        lines.append(f"| {row.scenario} | {fmt(row.throughput, 0)} | {fmt(row.p50_ms, 2)} | "
-                     f"{fmt(row.p99_ms, 2)} | {row.errors} | {row.note} |")
-    lines += ["", "| process | RSS after the run (MB) | peak RSS (MB) |", "|---|---:|---:|"]
-    lines += [f"| {name} | {now:.0f} | {peak:.0f} |" for name, (now, peak) in mem.items()]
-    print("\n" + "\n".join(lines))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({
-        "machine": machine, "api_processes": API_WORKERS, "arq_workers": ARQ_WORKERS,
-        "duration_s": DURATION,
-        "rows": [vars(row) for row in rows],
-        "memory_mb": {name: {"rss": now, "peak": peak} for name, (now, peak) in mem.items()},
-    }, indent=2))
-    (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
-
-
-def fmt(value: float | None, digits: int) -> str:
-    if value is None or value != value:
-        return "–"
-    return f"{value:,.{digits}f}"
 
 
 if __name__ == "__main__":
