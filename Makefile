@@ -39,6 +39,7 @@ demo: $(STAMP)  ## the quick start against a running gateway: prints a checkout 
 
 bench: $(STAMP)  ## the benchmarks (PostgreSQL and Redis on this machine)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.live  # live updates: a fleet of its own, after the main run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
