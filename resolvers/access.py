@@ -77,6 +77,16 @@ async def visible(caller: Caller, model: type[M], object_id: str, permission: st
     return found
 
 
+async def find_visible(caller: Caller, model: type[M], object_id: str, permission: str,
+                       what: str) -> M | None:
+    """`visible`, for a read that answers null: whatever the reason the caller may not see
+    it (missing, another merchant's, no right, not signed in)."""
+    try:
+        return await visible(caller, model, object_id, permission, what)
+    except UserError:
+        return None
+
+
 async def role_of(user_id: str, merchant_id: str) -> Role | None:
     membership = await Membership.get_or_none(user_id=user_id, merchant_id=merchant_id)
     return membership.role if membership else None

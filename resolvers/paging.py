@@ -38,6 +38,16 @@ async def page(query: Any, first: int, after: str | None) -> tuple[list[Any], bo
     return rows[:first], len(rows) > first
 
 
+async def merchant_page(caller: Caller, model: Any, merchant_id: str | None, permission: str,
+                        first: int, after: str | None,
+                        status: Any = None) -> tuple[list[Any], bool]:
+    """One page of a merchant's rows (newest first), optionally of one status."""
+    query = model.filter(merchant_id=await list_merchant_id(caller, merchant_id, permission))
+    if status is not None:
+        query = query.filter(status=status)
+    return await page(query, first, after)
+
+
 async def list_merchant_id(caller: Caller, merchant_id: str | None, permission: str) -> str:
     """Which merchant a list reads: the key's own, or (user token) the one named."""
     if caller.api_key is not None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from core import validation
-from core.errors import UserError
 from models.money import Dispute, DisputeStatus
 from models.payment_intents import PaymentIntent
 from resolvers import dispatch
-from resolvers.access import Caller, visible
+from resolvers.access import Caller, find_visible, visible
 from resolvers.money import decisions
 from resolvers.money.balance import READ
 from resolvers.money.ledger import rules
-from resolvers.paging import list_merchant_id, page
+from resolvers.paging import merchant_page
 from resolvers.payment_intents.decisions import Decision
 from resolvers.payment_intents.engine import transition
 
@@ -49,18 +48,11 @@ async def accept(caller: Caller, dispute_id: str) -> Dispute:
 # --- reads ------------------------------------------------------------------------------------
 async def list_disputes(caller: Caller, merchant_id: str | None, status: DisputeStatus | None,
                         first: int, after: str | None) -> tuple[list[Dispute], bool]:
-    merchant_id = await list_merchant_id(caller, merchant_id, READ)
-    query = Dispute.filter(merchant_id=merchant_id)
-    if status is not None:
-        query = query.filter(status=status)
-    return await page(query, first, after)
+    return await merchant_page(caller, Dispute, merchant_id, READ, first, after, status)
 
 
 async def find_dispute(caller: Caller, dispute_id: str) -> Dispute | None:
-    try:
-        return await visible(caller, Dispute, dispute_id, READ, "Dispute")
-    except UserError:
-        return None
+    return await find_visible(caller, Dispute, dispute_id, READ, "Dispute")
 
 
 # --- the worker's -------------------------------------------------------------------------------

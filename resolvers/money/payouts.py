@@ -26,12 +26,12 @@ from models.money import BalanceTotal, Payout, PayoutSchedule, PayoutStatus
 from models.money import Schedule as ScheduleRow
 from models.sql import Update, write_if, write_together
 from resolvers import dispatch, events
-from resolvers.access import Caller, visible
+from resolvers.access import Caller, find_visible
 from resolvers.idempotency import request_fingerprint, run_once
 from resolvers.money import decisions
 from resolvers.money.balance import READ
 from resolvers.money.ledger import rules
-from resolvers.paging import list_merchant_id, page
+from resolvers.paging import list_merchant_id, merchant_page
 
 CREATE = "payouts:create"
 BATCH = 500
@@ -86,18 +86,11 @@ async def payout_event(payout: Payout, event_type: EventType) -> Event:
 # --- reads ------------------------------------------------------------------------------------
 async def list_payouts(caller: Caller, merchant_id: str | None, status: PayoutStatus | None,
                        first: int, after: str | None) -> tuple[list[Payout], bool]:
-    merchant_id = await list_merchant_id(caller, merchant_id, READ)
-    query = Payout.filter(merchant_id=merchant_id)
-    if status is not None:
-        query = query.filter(status=status)
-    return await page(query, first, after)
+    return await merchant_page(caller, Payout, merchant_id, READ, first, after, status)
 
 
 async def find_payout(caller: Caller, payout_id: str) -> Payout | None:
-    try:
-        return await visible(caller, Payout, payout_id, READ, "Payout")
-    except UserError:
-        return None
+    return await find_visible(caller, Payout, payout_id, READ, "Payout")
 
 
 # --- the worker's -------------------------------------------------------------------------------

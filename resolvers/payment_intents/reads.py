@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from core import validation
 from core.config import get_settings
-from core.errors import UserError, not_found
+from core.errors import not_found
 from models.payment_intents import IntentStatus, PaymentIntent, Refund
-from resolvers.access import Caller, visible
+from resolvers.access import Caller, find_visible, visible
 from resolvers.batches import grouped
-from resolvers.paging import list_merchant_id, page
+from resolvers.paging import merchant_page
 from resolvers.payment_intents.decisions import check_client_secret
 
 
@@ -18,19 +18,14 @@ async def visible_intent(caller: Caller, intent_id: str,
 
 
 async def find_for(caller: Caller, intent_id: str) -> PaymentIntent | None:
-    try:
-        return await visible_intent(caller, intent_id)
-    except UserError:
-        return None
+    return await find_visible(caller, PaymentIntent, intent_id, "payment_intents:read",
+                              "Payment intent")
 
 
 async def list_intents(caller: Caller, merchant_id: str | None, status: IntentStatus | None,
                        first: int, after: str | None) -> tuple[list[PaymentIntent], bool]:
-    merchant_id = await list_merchant_id(caller, merchant_id, "payment_intents:read")
-    query = PaymentIntent.filter(merchant_id=merchant_id)
-    if status is not None:
-        query = query.filter(status=status)
-    return await page(query, first, after)
+    return await merchant_page(caller, PaymentIntent, merchant_id, "payment_intents:read",
+                               first, after, status)
 
 
 async def checkout_session(intent_id: str, client_secret: str) -> PaymentIntent:
