@@ -73,11 +73,6 @@ CARD = {"number": "4242424242424242", "cardholderName": "Bench", "expMonth": 12,
         "expYear": 2035, "cvc": "123"}
 
 
-def schema_has(field_name: str) -> bool:
-    """Whether the exported schema (kept in step with the code by a drift test) has it."""
-    return f"  {field_name}(" in (ROOT / "schema.graphql").read_text()
-
-
 def graphql_request(host: str, query: str, variables: dict, **headers: str) -> bytes:
     body = json.dumps({"query": query, "variables": variables}).encode()
     return load.http_request("POST", "/graphql", host, body, headers)
@@ -260,10 +255,6 @@ async def confirms(bench: Bench, merchant: Merchant) -> None:
 
 async def creates_with_endpoints(bench: Bench, url: str) -> None:
     name = f"createPaymentIntent, c=32, {ENDPOINTS} webhook endpoints per merchant"
-    if not schema_has("createWebhookEndpoint"):  # TODO(issue 14): runs once it lands
-        bench.add(Row(name, note="not run: createWebhookEndpoint is not in the schema yet "
-                                 "(issue 14)"))
-        return
     merchant = await open_merchant(url, None)
     await add_endpoints(url, merchant, bench.receiver, ENDPOINTS)
     start = time.time()
@@ -280,11 +271,6 @@ async def balance(bench: Bench, url: str) -> None:
     name = f"balance, {LEDGER_ROWS:,} balance transactions, {BALANCE_RATE}/s"
     connection = await asyncpg.connect(bench.dsn)
     try:
-        ready = await connection.fetchval("SELECT to_regclass($1)", shapes.LEDGER_TABLE)
-        if ready is None or not schema_has("balance"):  # TODO(issue 13): runs once it lands
-            bench.add(Row(name, note="not run: the ledger is not in the database or the "
-                                     "schema yet (issue 13)"))
-            return
         merchant = await open_merchant(url, None)
         started = time.perf_counter()
         await connection.execute(shapes.seed_ledger_sql(), merchant.id, LEDGER_ROWS)

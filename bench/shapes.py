@@ -6,8 +6,8 @@ Each write path is one statement, as `models.sql.write_together` / `write_if` se
 PostgreSQL: every write in a CTE, the guarded ones (a confirm) only if the guard's UPDATE
 found the intent at the version it read.
 
-The deliveries (issue 14) and the ledger (issue 13) are switched on by `Layout` (what the
-migrated database has); their columns follow `models/webhooks.py` and `models/money.py`.
+The deliveries follow `models/webhooks.py` (one per endpoint the merchant has, read into
+`Layout`), the ledger row and running total `models/money.py`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ AMOUNT = 9999
 FEE_PERCENT_BPS, FEE_FIXED = 290, 30  # CONTRACT §13 defaults (the bench sets neither)
 SETTLEMENT_DELAY = timedelta(seconds=172800)
 
-# Issue 14 (models/webhooks.py): an event's delivery rows, one per endpoint it is meant for.
+# models/webhooks.py: an event's delivery rows, one per endpoint it is meant for.
 ENDPOINTS_TABLE = "webhook_endpoints"
 EVENT_DELIVERIES_TABLE = "endpoint_deliveries"
-# Issue 13 (models/money.py): the ledger and its running totals (`models.sql.AddToTotal`).
+# models/money.py: the ledger and its running totals (`models.sql.AddToTotal`).
 LEDGER_TABLE = "balance_transactions"
 TOTALS_TABLE = "balance_totals"
 
@@ -38,25 +38,19 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """What the gateway writes besides the intent and its event, for one merchant: a delivery
-    row per matching endpoint (issue 14), a ledger row and running totals (issue 13)."""
+    """What the gateway writes besides the intent, its event and (on a capture) its CHARGE
+    and running total, for one merchant: a delivery row per matching endpoint."""
 
     merchant_id: str
     endpoint_ids: tuple[str, ...] = ()  # the merchant's enabled endpoints matching `*`
-    ledger: bool = False
 
 
 async def layout(connection: Any, merchant_id: str) -> Layout:
     """Read the layout from the migrated database, as the gateway reads the endpoints."""
-    tables = {name for name in [ENDPOINTS_TABLE, EVENT_DELIVERIES_TABLE, LEDGER_TABLE]
-              if await connection.fetchval("SELECT to_regclass($1)", name) is not None}
-    endpoints: tuple[str, ...] = ()
-    if {ENDPOINTS_TABLE, EVENT_DELIVERIES_TABLE} <= tables:
-        endpoints = tuple(await connection.fetchval(  # all enabled, taking every event ("*")
-            f"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM {ENDPOINTS_TABLE} "
-            "WHERE merchant_id = $1 AND status = 'ENABLED' AND enabled_events ? '*'",
-            merchant_id))
-    return Layout(merchant_id, endpoints, LEDGER_TABLE in tables)
+    endpoints = await connection.fetchval(  # all enabled, taking every event ("*")
+        f"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM {ENDPOINTS_TABLE} "
+        "WHERE merchant_id = $1 AND status = 'ENABLED' AND enabled_events ? '*'", merchant_id)
+    return Layout(merchant_id, tuple(endpoints))
 
 
 # --- the rows -----------------------------------------------------------------------------------
@@ -172,9 +166,8 @@ def confirm_statement(layout_: Layout, intent: dict[str, Any], moment: datetime
                "card_exp_year": 2035, "card_fingerprint": secrets.token_hex(32),
                "last_error_code": None, "last_error_message": None, "authorized_at": moment,
                "amount_captured": intent["amount"], "captured_at": moment,
-               "version": intent["version"] + 1, "updated_at": moment}
-    if layout_.ledger:
-        changes["fee"] = fee(intent["amount"])
+               "version": intent["version"] + 1, "updated_at": moment,
+               "fee": fee(intent["amount"])}
     statement = Statement()
     assign = ", ".join(f"{name} = {statement.mark(value)}" for name, value in changes.items())
     statement.parts.append(
@@ -186,10 +179,9 @@ def confirm_statement(layout_: Layout, intent: dict[str, Any], moment: datetime
     statement.insert("events", event, only_if=guard)
     for row in delivery_rows(layout_, event["id"], moment):
         statement.insert(EVENT_DELIVERIES_TABLE, row, only_if=guard)
-    if layout_.ledger:
-        charge = charge_row(layout_.merchant_id, intent["id"], intent["amount"], moment)
-        statement.insert(LEDGER_TABLE, charge, only_if=guard)
-        statement.parts.append(_totals_update(statement, charge, guard))
+    charge = charge_row(layout_.merchant_id, intent["id"], intent["amount"], moment)
+    statement.insert(LEDGER_TABLE, charge, only_if=guard)
+    statement.parts.append(_totals_update(statement, charge, guard))
     return statement.sql("SELECT count(*) AS written FROM w0"), statement.values
 
 
