@@ -20,10 +20,7 @@ from tests.browser.test_checkout import DESKTOP, PHONE, new_intent, shoot
 from tests.helpers import UPDATE_SETTINGS, gql, open_shop, payload_of
 
 # The browser, the live gateway, its shop and the merchant's site, as the checkout tests have them.
-browser = checkout_tests.browser
-gateway = checkout_tests.gateway
 shop = checkout_tests.shop
-shop_site = checkout_tests.shop_site
 open_page = checkout_tests.open_page
 
 UPLOAD_LOGO = """mutation($input: UploadMerchantLogoInput!) { uploadMerchantLogo(input: $input) {

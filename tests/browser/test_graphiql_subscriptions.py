@@ -4,18 +4,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest_asyncio
 
-from tests.chromium import launched_chromium
 from tests.helpers import CANCEL, create_intent, gql, open_shop
 
 SESSION = """subscription { checkoutSessionUpdated(id: "%s", clientSecret: "%s") { status } }"""
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async for instance in launched_chromium():
-        yield instance
 
 
 async def test_a_subscription_runs_in_graphiql(browser, live_server):

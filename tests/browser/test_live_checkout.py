@@ -4,33 +4,7 @@ another tab, or canceled, the page leaves as §7 says without a reload (Chromium
 
 from __future__ import annotations
 
-import httpx
-import pytest_asyncio
-
-from tests.browser.test_checkout import merchant_site
-from tests.chromium import launched_chromium
 from tests.helpers import CANCEL, confirm, create_intent, gql, open_shop
-from tests.receiver import LocalServer
-
-
-@pytest_asyncio.fixture(scope="module")
-async def shop_site():
-    server = LocalServer(merchant_site())
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser():
-    async for instance in launched_chromium():
-        yield instance
-
-
-@pytest_asyncio.fixture(scope="module")
-async def gateway(live_server):
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
-        yield http
 
 
 async def open_checkout(browser, gateway, shop_site):
