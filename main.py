@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from core import listening
 from core.config import Settings, load_settings, use_settings
 from core.logs import configure_logging, log_config
 from core.ratelimit import Limits
@@ -122,17 +123,32 @@ def serve(settings: Settings) -> None:
     if not settings.redis_url:
         print(f"Embedded mode: SQLite under {settings.data_dir}, tasks run in this process",
               flush=True)
-    uvicorn.run("main:app_factory", factory=True, host=settings.host, port=settings.port,
-                workers=workers,
-                log_level=settings.log_level, access_log=False,
-                # Each worker process logs as this one does (gateway.access logs requests).
-                log_config=log_config(settings.log_level, settings.log_format),
-                # The client address is core.proxies.client_ip's to decide (FORWARDED_ALLOW_IPS):
-                # uvicorn must not rewrite it from headers, even from loopback.
-                proxy_headers=False,
-                # WebSocket (CONTRACT §15): no per-message deflate, whose zlib state costs some
-                # 300 KB a connection for messages of a few hundred bytes.
-                ws_per_message_deflate=False)
+    config = uvicorn.Config(
+        "main:app_factory", factory=True, host=settings.host, port=settings.port,
+        workers=workers, log_level=settings.log_level, access_log=False,
+        # Each worker process logs as this one does (gateway.access logs requests).
+        log_config=log_config(settings.log_level, settings.log_format),
+        # The client address is core.proxies.client_ip's to decide (FORWARDED_ALLOW_IPS):
+        # uvicorn must not rewrite it from headers, even from loopback.
+        proxy_headers=False,
+        # WebSocket (CONTRACT §15): no per-message deflate, whose zlib state costs some
+        # 300 KB a connection for messages of a few hundred bytes.
+        ws_per_message_deflate=False)
+    if workers > 1 and listening.supported():
+        # A listening socket per process, the kernel spreading connections among them
+        # (core/listening.py); uvicorn's supervisor starts and restarts the processes.
+        from uvicorn.supervisors import Multiprocess
+
+        sock = listening.shared_port_socket(settings.host, settings.port)
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
+        logging.getLogger("uvicorn.error").info(  # as uvicorn says it when it binds
+            "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, settings.port)
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:  # the port taken, say: uvicorn logged why
+            sys.exit(3)
 
 
 def worker(settings: Settings, processes: int = 1) -> None:

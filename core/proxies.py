@@ -7,6 +7,7 @@ real socket peer and this is the only place a header can change it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from typing import Any
@@ -34,6 +35,7 @@ def address_behind(peer: str, forwarded_for: Iterable[str], trusted: Iterable[st
     return address
 
 
+@functools.lru_cache(maxsize=4096)  # a few peers (the proxies, a load balancer) ask again and again
 def is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
     if "*" in trusted:
         return True
