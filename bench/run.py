@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -57,6 +58,8 @@ CONCURRENCY = 32
 RATE = 100
 BALANCE_RATE = 20
 ENDPOINTS = 4
+SETTLE_TIMEOUT = 120.0  # seconds a row waits for the backlog and the machine to settle
+IDLE_CPUS = 0.3  # the machine counts as idle below this many CPUs busy
 PREPARE_MARGIN = 1.5  # prepared confirms: the measured ceiling's rate × duration × this
 RESULTS = ROOT / "bench" / "results"
 PROFILED = {"create_c32", "confirm_c32", "create_100"}  # the rows BENCH_PROFILE=1 records
@@ -120,6 +123,8 @@ class Bench:
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
 
     async def measure(self, name: str, spec: load.Spec, note: str = "", key: str = "") -> Row:
+        unsettled = await self.settle()
+        note = "; ".join(filter(None, [note, unsettled]))
         if key in PROFILED:
             self.profiler.start(key, spec.duration)
         result = await self.in_load_process(load.run, spec)
@@ -135,6 +140,27 @@ class Bench:
               f"{report.fmt(row.p50_ms, 2)} ms p99 {report.fmt(row.p99_ms, 2)} ms "
               f"errors {row.errors} {row.note}", flush=True)
         return row
+
+    async def settle(self) -> str:
+        """Before a row: every webhook owed so far delivered (while workers run) and the
+        machine idle, so that a row measures its own load, not the tail of the last one's
+        (a backlog, autovacuum after a bulk write). Returns why it did not settle, if so."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline:
+            owed = await self.owed_deliveries() if self.fleet.workers else 0
+            busy = await machine_busy(1.0)
+            if owed == 0 and busy < IDLE_CPUS:
+                return ""
+        return f"started unsettled ({owed:,} deliveries owed, {busy:.1f} CPUs busy)"
+
+    async def owed_deliveries(self) -> int:
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            return await connection.fetchval(
+                "SELECT count(*) FROM endpoint_deliveries WHERE state = 'PENDING' "
+                "AND next_attempt_at <= now()")
+        finally:
+            await connection.close()
 
     async def forget_deliveries(self, merchant_id: str) -> None:
         """The merchant's owed webhook deliveries, deleted (the ceilings' rows: not sent)."""
@@ -152,6 +178,19 @@ class Bench:
             return await ceiling.seed(connection, merchant_id, count)
         finally:
             await connection.close()
+
+
+async def machine_busy(seconds: float) -> float:
+    """CPUs busy over the next `seconds`, on average (from /proc/stat)."""
+    def busy_and_total() -> tuple[int, int]:
+        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle and iowait
+        return sum(ticks) - idle, sum(ticks)
+
+    busy, total = busy_and_total()
+    await asyncio.sleep(seconds)
+    busy_after, total_after = busy_and_total()
+    return (os.cpu_count() or 1) * (busy_after - busy) / max(1, total_after - total)
 
 
 async def open_merchant(url: str, webhook_url: str | None) -> Merchant:
@@ -275,6 +314,9 @@ async def balance(bench: Bench, url: str) -> None:
         started = time.perf_counter()
         await connection.execute(shapes.seed_ledger_sql(), merchant.id, LEDGER_ROWS)
         await connection.execute(shapes.seed_totals_sql(), merchant.id)
+        # What autovacuum would have done long before a real ledger reached this size (it
+        # grows over months, not in a second): the visibility map and statistics.
+        await connection.execute(f"VACUUM ANALYZE {shapes.LEDGER_TABLE}")
         await connection.execute("ANALYZE")
         seeded = time.perf_counter() - started
     finally:
@@ -319,6 +361,7 @@ async def payments(bench: Bench, key: str) -> None:
 
 async def payment_step(bench: Bench, requests: list[bytes], rate: float) -> sustained.Step:
     per_payment = 2  # created and captured, to the merchant's one endpoint
+    await bench.settle()
     start = time.time()
     result = await bench.in_load_process(load.run, bench.spec(
         requests, rate=rate, ok=b"AWAITING", then=confirm_follow_up()))
