@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/checkout", routes=checkout_routes()),
-        Mount("/reports", routes=report_routes(authenticate)),  # CONTRACT §13
+        Mount("/reports", routes=report_routes(authenticate, graphql.rate_verdict)),  # CONTRACT §13
         *graphiql_mounts(settings),
     ], lifespan=lifespan)
     app.state.graphql = graphql

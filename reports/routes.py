@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core.errors import ErrorCode, RequestError, UserError
+from core.ratelimit import Verdict
 from models.money import BalanceTransaction, TransactionType
 from resolvers import paging
 from resolvers.access import Caller
@@ -29,6 +30,7 @@ STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.NO
           ErrorCode.SERVICE_UNAVAILABLE: 503}
 
 Authenticate = Callable[[Request], Awaitable[Caller]]
+RateVerdict = Callable[[Request], Awaitable[Verdict]]  # the API's limits, per IP and per key
 
 
 def line(row: BalanceTransaction) -> list[str]:
@@ -67,8 +69,22 @@ def _moment(request: Request, name: str) -> datetime | None:
         raise UserError(ErrorCode.VALIDATION_ERROR, f"{name}: not an ISO 8601 time") from None
 
 
-def report_routes(authenticate: Authenticate) -> list[Route]:
+def report_routes(authenticate: Authenticate, rate_verdict: RateVerdict) -> list[Route]:
+    """The report routes, counted against the same per-IP and per-key limits as GraphQL
+    (an export reads up to the whole ledger: it is no way around them)."""
+
     async def balance_transactions(request: Request) -> Response:
+        verdict = await rate_verdict(request)
+        if verdict.retry_after:
+            return PlainTextResponse(
+                f"{ErrorCode.RATE_LIMITED.value}: Too many requests; slow down\n",
+                status_code=429, headers={**verdict.headers(),
+                                          "Retry-After": str(verdict.retry_after)})
+        response = await export(request)
+        response.headers.update(verdict.headers())
+        return response
+
+    async def export(request: Request) -> Response:
         try:
             caller = await authenticate(request)
             caller.require_authenticated()

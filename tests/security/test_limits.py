@@ -259,6 +259,19 @@ async def test_graphql_answers_carry_the_tightest_limit(settings, app):
     assert rate_headers(keyed[2])[:2] == (2, 0) and rate_headers(keyed[2])[2] >= 1
 
 
+async def test_the_csv_report_counts_against_the_same_limits(settings, app):
+    """An export reads up to the whole ledger: the per-key limit (a burst of 2 at 1/s) holds
+    for it as for GraphQL, with the same headers, and a refusal streams nothing."""
+    async with clients(settings, "10.0.7.2", rate_limit_key_per_second=1.0) as (direct,):
+        answers = [await direct.get("/reports/balance-transactions.csv",
+                                    headers={"X-API-Key": "sk_test_not_a_real_key"})
+                   for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [401, 401, 429]
+    assert rate_headers(answers[0]) == (2, 1, 1)
+    assert answers[2].text.startswith("RATE_LIMITED")
+    assert int(answers[2].headers["Retry-After"]) >= 1 and rate_headers(answers[2])[:2] == (2, 0)
+
+
 async def test_checkout_answers_carry_the_tightest_limit(settings, app):
     """Two posts a minute per intent (burst 2), six per IP: the intent's limit is tighter."""
     async with clients(settings, "10.0.8.1", checkout_posts_per_minute=2) as (one,):
