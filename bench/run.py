@@ -314,6 +314,7 @@ async def balance(bench: Bench, url: str) -> None:
         started = time.perf_counter()
         await connection.execute(shapes.seed_ledger_sql(), merchant.id, LEDGER_ROWS)
         await connection.execute(shapes.seed_totals_sql(), merchant.id)
+        await connection.execute(shapes.seed_pending_sql(), merchant.id)
         # What autovacuum would have done long before a real ledger reached this size (it
         # grows over months, not in a second): the visibility map and statistics.
         await connection.execute(f"VACUUM ANALYZE {shapes.LEDGER_TABLE}")

@@ -27,9 +27,11 @@ SETTLEMENT_DELAY = timedelta(seconds=172800)
 # models/webhooks.py: an event's delivery rows, one per endpoint it is meant for.
 ENDPOINTS_TABLE = "webhook_endpoints"
 EVENT_DELIVERIES_TABLE = "endpoint_deliveries"
-# models/money.py: the ledger and its running totals (`models.sql.AddToTotal`).
+# models/money.py: the ledger, its running totals (`models.sql.AddToTotal`) and its pending
+# buckets (`models.sql.AddToPending`).
 LEDGER_TABLE = "balance_transactions"
 TOTALS_TABLE = "balance_totals"
+PENDING_TABLE = "balance_pending"
 
 def new_id(prefix: str) -> str:
     """As `core.security.new_id`: a prefix and 24 random base62 characters."""
@@ -181,18 +183,25 @@ def confirm_statement(layout_: Layout, intent: dict[str, Any], moment: datetime
         statement.insert(EVENT_DELIVERIES_TABLE, row, only_if=guard)
     charge = charge_row(layout_.merchant_id, intent["id"], intent["amount"], moment)
     statement.insert(LEDGER_TABLE, charge, only_if=guard)
-    statement.parts.append(_totals_update(statement, charge, guard))
+    key = f"{charge['merchant_id']}:{charge['currency']}"
+    statement.parts.append(_add_to(statement, TOTALS_TABLE, guard, id=key,
+                                   merchant_id=charge["merchant_id"],
+                                   currency=charge["currency"], net=charge["net"]))
+    hour = charge["available_on"].replace(minute=0, second=0, microsecond=0)
+    statement.parts.append(_add_to(statement, PENDING_TABLE, guard,
+                                   id=f"{key}:{int(hour.timestamp())}",
+                                   merchant_id=charge["merchant_id"],
+                                   currency=charge["currency"], available_hour=hour,
+                                   net=charge["net"]))
     return statement.sql("SELECT count(*) AS written FROM w0"), statement.values
 
 
-def _totals_update(statement: Statement, charge: dict[str, Any], guard: str) -> str:
-    """The merchant's running total for the currency, an upsert (`models.sql.ADD_TO_TOTAL`)."""
-    marks = ", ".join(statement.mark(value) for value in (
-        f"{charge['merchant_id']}:{charge['currency']}", charge["merchant_id"],
-        charge["currency"], charge["net"]))
-    return (f"INSERT INTO {TOTALS_TABLE} (id, merchant_id, currency, net) SELECT {marks} "
-            f"WHERE {guard} ON CONFLICT (id) DO UPDATE SET net = {TOTALS_TABLE}.net + "
-            "excluded.net")
+def _add_to(statement: Statement, table: str, guard: str, **columns: Any) -> str:
+    """An upsert adding `net` to a running sum (`models.sql.AddTo`): the total, or the
+    pending bucket of the hour the row becomes available."""
+    marks = ", ".join(statement.mark(value) for value in columns.values())
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {marks} WHERE {guard} "
+            f"ON CONFLICT (id) DO UPDATE SET net = {table}.net + excluded.net")
 
 
 # --- bulk seeding (prepared work), by SQL -------------------------------------------------------
@@ -225,6 +234,19 @@ def seed_totals_sql() -> str:
     return f"""INSERT INTO {TOTALS_TABLE} (id, merchant_id, currency, net)
   SELECT $1 || ':' || currency, $1, currency, sum(net) FROM {LEDGER_TABLE}
   WHERE merchant_id = $1 GROUP BY currency
+  ON CONFLICT (id) DO UPDATE SET net = excluded.net"""
+
+
+def seed_pending_sql() -> str:
+    """The merchant's pending buckets, as the gateway would have kept them: sums of `net`
+    per currency and hour of `available_on`."""
+    return f"""INSERT INTO {PENDING_TABLE} (id, merchant_id, currency, available_hour, net)
+  SELECT $1 || ':' || currency || ':' || extract(epoch FROM hour)::bigint, $1, currency, hour,
+         sum(net)
+  FROM (SELECT currency, net, date_trunc('hour', available_on AT TIME ZONE 'UTC')
+                              AT TIME ZONE 'UTC' AS hour
+        FROM {LEDGER_TABLE} WHERE merchant_id = $1) AS row
+  GROUP BY currency, hour
   ON CONFLICT (id) DO UPDATE SET net = excluded.net"""
 
 

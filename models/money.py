@@ -88,6 +88,25 @@ class BalanceTotal(Model):
         indexes = (("merchant_id", "currency"),)
 
 
+class BalancePending(Model):
+    # The sum of `net` per merchant, currency and hour of `available_on` (the hour it
+    # starts), kept in the transaction of every ledger row (an upsert adding its net).
+    # Pending is then the buckets after the current hour plus the ledger rows of the current
+    # hour still ahead: a few dozen rows read, however many payments settle in the window.
+    # Only buckets after the current hour are ever read.
+
+    id = fields.CharField(primary_key=True, max_length=64)  # "{merchant_id}:{currency}:{hour}"
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="balance_pending",
+                                      on_delete=fields.RESTRICT)
+    currency = fields.CharField(max_length=3)
+    available_hour = fields.DatetimeField()
+    net = fields.BigIntField()
+
+    class Meta:
+        table = "balance_pending"
+        indexes = (("merchant_id", "currency", "available_hour"),)
+
+
 class Payout(Model):
     id = id_field("po")
     merchant = fields.ForeignKeyField("models.Merchant", related_name="payouts",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from tortoise.expressions import F, Q
@@ -63,26 +63,57 @@ class Update:
 
 
 @dataclass(frozen=True)
-class AddToTotal:
-    """Add `net` to the running total of a merchant's currency (models.money.BalanceTotal),
-    creating it at `net`: one upsert, written with the ledger row it sums (CONTRACT §13).
-    One per (merchant, currency) in a write: the parts of one statement do not see each
-    other's changes."""
+class AddTo:
+    """Add `net` to a running sum of a merchant's currency, creating it at `net`: one upsert,
+    written with the ledger rows it sums (CONTRACT §13). The parts of one statement do not
+    see each other's changes, so a write holds one per sum (per `key`)."""
 
     merchant_id: str
     currency: str
     net: int
 
+    table = ""
+
     @property
     def key(self) -> str:
         return f"{self.merchant_id}:{self.currency}"
 
+    def columns(self) -> dict[str, Any]:
+        return {"id": self.key, "merchant_id": self.merchant_id, "currency": self.currency,
+                "net": self.net}
 
-ADD_TO_TOTAL = ("INSERT INTO balance_totals (id, merchant_id, currency, net) {source} "
-                "ON CONFLICT (id) DO UPDATE SET net = balance_totals.net + excluded.net")
+
+@dataclass(frozen=True)
+class AddToTotal(AddTo):
+    """To the running total of the merchant's currency (models.money.BalanceTotal)."""
+
+    table = "balance_totals"
 
 
-async def write_together(*writes: Model | Update | AddToTotal) -> None:
+@dataclass(frozen=True)
+class AddToPending(AddTo):
+    """To the merchant's currency's bucket of the hour `available_hour` starts
+    (models.money.BalancePending)."""
+
+    available_hour: datetime = field(kw_only=True)
+
+    table = "balance_pending"
+
+    @property
+    def key(self) -> str:
+        return f"{super().key}:{int(self.available_hour.timestamp())}"
+
+    def columns(self) -> dict[str, Any]:
+        return {**super().columns(), "available_hour": self.available_hour}
+
+
+def _add_to(write: AddTo, source: str) -> str:
+    """The upsert of `write` (a total or a pending bucket) from `source` (VALUES or SELECT)."""
+    return (f"INSERT INTO {write.table} ({', '.join(write.columns())}) {source} "
+            f"ON CONFLICT (id) DO UPDATE SET net = {write.table}.net + excluded.net")
+
+
+async def write_together(*writes: Model | Update | AddTo) -> None:
     """Insert new rows (unsaved models) and apply updates, atomically.
 
     On PostgreSQL one statement carries them all, each write but the last in a CTE: one
@@ -112,7 +143,7 @@ async def write_together(*writes: Model | Update | AddToTotal) -> None:
     _count_events(writes)
 
 
-async def write_if(guard: Update, *inserts: Model | Update | AddToTotal) -> bool:
+async def write_if(guard: Update, *inserts: Model | Update | AddTo) -> bool:
     """Apply `guard` and insert `inserts` (or apply further updates and totals) if the
     guarded row still holds `guard.expect`; otherwise write nothing and return False. All or
     none, one round trip on PostgreSQL."""
@@ -199,8 +230,8 @@ def _count_events(writes: tuple[Model | Update, ...]) -> None:
     metrics.count_events(write.type for write in writes if isinstance(write, Event))
 
 
-def _connection(write: Model | Update | AddToTotal) -> Any:
-    if isinstance(write, AddToTotal):
+def _connection(write: Model | Update | AddTo) -> Any:
+    if isinstance(write, AddTo):
         return BalanceTotal._choose_db(for_write=True)
     model = write.model if isinstance(write, Update) else type(write)
     return model._choose_db(for_write=True)
@@ -218,11 +249,11 @@ def _mark_saved(writes: tuple[Model | Update, ...]) -> None:
             write._saved_in_db = True
 
 
-async def _write_with_tortoise(write: Model | Update | AddToTotal) -> int:
-    if isinstance(write, AddToTotal):
+async def _write_with_tortoise(write: Model | Update | AddTo) -> int:
+    if isinstance(write, AddTo):
+        values = list(write.columns().values())
         await _connection(write).execute_query(
-            ADD_TO_TOTAL.format(source="VALUES (?, ?, ?, ?)"),
-            [write.key, write.merchant_id, write.currency, write.net])
+            _add_to(write, f"VALUES ({', '.join('?' for _ in values)})"), values)
         return 1
     if isinstance(write, Update):
         return await write.model.filter(pk=write.pk, **write.expect).update(**write.changes)
@@ -233,11 +264,10 @@ async def _write_with_tortoise(write: Model | Update | AddToTotal) -> int:
 def _statement(write: Model | Update, values: list[Any], only_if: str | None = None) -> str:
     """The write's SQL, its values appended to `values` ($n numbered on from theirs). An
     insert with `only_if` inserts nothing unless that condition holds."""
-    if isinstance(write, AddToTotal):
-        marks = ", ".join(_mark(values, value) for value in
-                          (write.key, write.merchant_id, write.currency, write.net))
+    if isinstance(write, AddTo):
+        marks = ", ".join(_mark(values, value) for value in write.columns().values())
         where = f" WHERE {only_if}" if only_if else ""
-        return ADD_TO_TOTAL.format(source=f"SELECT {marks}{where}")
+        return _add_to(write, f"SELECT {marks}{where}")
     if isinstance(write, Update):
         return _update_statement(write, values, only_if)
     meta = write._meta
@@ -456,14 +486,20 @@ async def webhook_backlog(moment: datetime) -> int:
 
 
 # --- money (CONTRACT §13): balances from the running totals -----------------------------------
-# One statement, so the total and the pending part come from one snapshot. Pending is the net
-# of rows whose `available_on` is still ahead: a range of the index (merchant_id,
-# available_on), as long as the settlement window, never the whole ledger.
+# One statement, so the total and the pending part come from one snapshot. Pending is the
+# buckets of the hours after the current one (models.money.BalancePending: as many rows as
+# hours in the settlement window) plus the ledger rows of the current hour still ahead (a range
+# of the index (merchant_id, available_on) at most an hour long), never the whole window.
 BALANCE = """
 SELECT total.currency AS currency, total.net AS total,
-       coalesce((SELECT sum(row.net) FROM balance_transactions AS row
-                 WHERE row.merchant_id = total.merchant_id AND row.currency = total.currency
-                   AND row.available_on > {moment}), 0) AS pending
+       coalesce((SELECT sum(bucket.net) FROM balance_pending AS bucket
+                 WHERE bucket.merchant_id = total.merchant_id
+                   AND bucket.currency = total.currency
+                   AND bucket.available_hour > {hour}), 0)
+       + coalesce((SELECT sum(row.net) FROM balance_transactions AS row
+                   WHERE row.merchant_id = total.merchant_id AND row.currency = total.currency
+                     AND row.available_on > {moment} AND row.available_on < {next_hour}), 0)
+       AS pending
 FROM balance_totals AS total WHERE total.merchant_id = {merchant} {currency}
 ORDER BY total.currency
 """
@@ -486,13 +522,22 @@ async def balances(merchant_id: str, moment: datetime,
     """Each currency's total and pending part (of one currency, if given)."""
     connection = BalanceTotal._choose_db()
     postgres = is_postgres(connection)
-    marks = ["$1", "$2", "$3"] if postgres else ["?", "?", "?"]
-    sql = BALANCE.format(moment=marks[0], merchant=marks[1],
-                         currency=f"AND total.currency = {marks[2]}" if currency else "")
-    values: list[Any] = [moment, merchant_id]
+    marks = [f"${n}" if postgres else "?" for n in range(1, 6)]
+    sql = BALANCE.format(hour=marks[0], moment=marks[1], next_hour=marks[2], merchant=marks[3],
+                         currency=f"AND total.currency = {marks[4]}" if currency else "")
+    hour = hour_of(moment)
+    values: list[Any] = [hour, moment, hour + HOUR, merchant_id]
     rows = await connection.execute_query_dict(sql, values + ([currency] if currency else []))
     return [CurrencyBalance(row["currency"], int(row["total"]), int(row["pending"]))
             for row in rows]
+
+
+HOUR = timedelta(hours=1)
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the hour `moment` falls in (UTC): its pending bucket."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 async def lock_total(merchant_id: str, currency: str) -> None:
@@ -513,3 +558,15 @@ async def ledger_sums() -> list[dict[str, Any]]:
         " WHERE row.merchant_id = total.merchant_id AND row.currency = total.currency) AS summed"
         " FROM balance_totals AS total")
     return [{**row, "total": int(row["total"]), "summed": int(row["summed"])} for row in rows]
+
+
+async def pending_summed(merchant_id: str, moment: datetime) -> dict[str, int]:
+    """For the ledger's invariant (tests): per currency, the sum of net over the merchant's
+    rows still ahead of `moment`, from the ledger alone (what the buckets must agree with)."""
+    connection = BalanceTotal._choose_db()
+    first, second = ("$1", "$2") if is_postgres(connection) else ("?", "?")
+    rows = await connection.execute_query_dict(
+        "SELECT currency, coalesce(sum(net), 0) AS pending FROM balance_transactions "
+        f"WHERE merchant_id = {first} AND available_on > {second} GROUP BY currency",
+        [merchant_id, moment])
+    return {row["currency"]: int(row["pending"]) for row in rows}

@@ -370,8 +370,8 @@ def live_server(tmp_path_factory):
 async def ledger_invariant(request):
     """CONTRACT §13's invariant, checked after every test that runs against the app (any
     of them may move money), on both databases: for each merchant and currency, the running
-    total equals the sum of net over its balance transactions, and the balance's available +
-    pending equals it."""
+    total equals the sum of net over its balance transactions, the balance's available +
+    pending equals it, and pending equals the sum over the rows not yet available."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -382,5 +382,8 @@ async def ledger_invariant(request):
     assert [row for row in sums if row["total"] != row["summed"]] == []
     moment = now()
     for merchant_id in {row["merchant_id"] for row in sums}:
+        summed = await sql.pending_summed(merchant_id, moment)
         for found in await sql.balances(merchant_id, moment):
             assert found.available + found.pending == found.total, (merchant_id, found)
+            # the pending buckets agree with the ledger's own rows still ahead
+            assert found.pending == summed.get(found.currency, 0), (merchant_id, found)

@@ -23,7 +23,7 @@ from models.money import (
     TransactionType,
 )
 from models.payment_intents import IntentStatus, PaymentIntent
-from models.sql import AddToTotal, Update
+from models.sql import AddToPending, AddToTotal, Update, hour_of
 from resolvers import events
 from resolvers.payment_intents.decisions import Change, Decision
 
@@ -61,13 +61,19 @@ def entry(merchant_id: str, kind: TransactionType, amount: int, fee: int, curren
 
 
 def with_total(rows: list[BalanceTransaction]) -> list[Any]:
-    """The rows and one running-total upsert per merchant and currency they touch."""
+    """The rows, one running-total upsert per merchant and currency they touch, and one
+    pending-bucket upsert per merchant, currency and hour their `available_on` falls in."""
     totals: dict[tuple[str, str], int] = {}
+    pending: dict[tuple[str, str, datetime], int] = {}
     for row in rows:
         key = (row.merchant_id, row.currency)
         totals[key] = totals.get(key, 0) + row.net
-    return [*rows, *(AddToTotal(merchant, currency, net)
-                     for (merchant, currency), net in totals.items())]
+        bucket = (*key, hour_of(row.available_on))
+        pending[bucket] = pending.get(bucket, 0) + row.net
+    return [*rows,
+            *(AddToTotal(merchant, currency, net) for (merchant, currency), net in totals.items()),
+            *(AddToPending(merchant, currency, net, available_hour=hour)
+              for (merchant, currency, hour), net in pending.items())]
 
 
 def status_at(row: BalanceTransaction, moment: datetime) -> str:

@@ -13,7 +13,7 @@ from core.names import EventType as E
 from models.money import BalanceTransaction, Dispute, DisputeStatus, Payout, PayoutStatus
 from models.money import TransactionType as T
 from models.payment_intents import IntentStatus as S
-from models.sql import AddToTotal, Update
+from models.sql import AddToPending, AddToTotal, Update, hour_of
 from resolvers.money import decisions as m
 from resolvers.payment_intents import decisions as d
 from tests.resolvers.test_decisions import NOW, intent
@@ -114,10 +114,11 @@ def test_a_payout_writes_its_payout_row():
     payout, writes = m.new_payout("mer_x", 4_000, "EUR", "3000", False, NOW, RULES)
     assert payout.arrival_date == NOW + RULES.payout_transit
     assert payout.status is PayoutStatus.IN_TRANSIT
-    [row, total] = writes
+    [row, total, bucket] = writes
     assert (row.type, row.amount, row.net, row.payout_id) == (T.PAYOUT, -4_000, -4_000,
                                                               payout.id)
     assert total == AddToTotal("mer_x", "EUR", -4_000)
+    assert bucket == AddToPending("mer_x", "EUR", -4_000, available_hour=hour_of(NOW))
 
 
 @pytest.mark.parametrize(("last4", "status", "back", "event"), [
@@ -230,8 +231,20 @@ def test_totals_sum_per_currency():
     a = m.entry("mer_x", T.CHARGE, 100, 10, "USD", NOW)
     b = m.entry("mer_x", T.REFUND, -30, 0, "USD", NOW)
     c = m.entry("mer_x", T.CHARGE, 50, 0, "EUR", NOW)
-    assert m.with_total([a, b, c])[3:] == [AddToTotal("mer_x", "USD", 60),
-                                           AddToTotal("mer_x", "EUR", 50)]
+    assert m.with_total([a, b, c])[3:5] == [AddToTotal("mer_x", "USD", 60),
+                                            AddToTotal("mer_x", "EUR", 50)]
+
+
+def test_pending_buckets_sum_per_currency_and_hour_of_availability():
+    """One bucket per (merchant, currency, hour availableOn falls in), each the sum of net."""
+    later = NOW + timedelta(days=2, minutes=20)
+    a = m.entry("mer_x", T.CHARGE, 100, 10, "USD", NOW, later)
+    b = m.entry("mer_x", T.CHARGE, 200, 20, "USD", NOW, later + timedelta(minutes=30))
+    c = m.entry("mer_x", T.CHARGE, 50, 5, "USD", NOW, later + timedelta(minutes=40))
+    d = m.entry("mer_x", T.REFUND, -30, 0, "USD", NOW)
+    buckets = [w for w in m.with_total([a, b, c, d]) if isinstance(w, AddToPending)]
+    assert sorted((w.available_hour, w.net) for w in buckets) == [
+        (NOW, -30), (NOW + timedelta(days=2), 270), (NOW + timedelta(days=2, hours=1), 45)]
 
 
 def test_moments_are_aware():
