@@ -14,6 +14,11 @@ from typing import Any
 SECRET_PREFIX = "whsec_"
 
 
+class TransportError(Exception):
+    """A webhook POST got no HTTP answer (refused, reset, timed out, not HTTP): a failed
+    attempt, its message recorded as the delivery's error."""
+
+
 def new_webhook_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 

@@ -1,10 +1,13 @@
-"""Webhook delivery: claim an event's due deliveries (one per endpoint), POST them signed and
-at once, record each attempt, plan each one's next.
+"""Webhook delivery: claim due deliveries (one event's, or a batch across events for the
+pump, tasks/pump.py), POST them signed and at once, record the attempts together, plan each
+one's next.
 
 At least once: a delivery (an event for one endpoint, models.webhooks.EndpointDelivery) is
 PENDING until a 2xx is recorded. A lease (an UPDATE … WHERE the lease is free) lets one
 process at a time deliver it; a process that dies mid-delivery leaves a lease that simply runs
-out, and the sweep sends it again with the same webhook-id. A disabled endpoint's deliveries
+out, and the pump sends it again with the same webhook-id. A result is recorded only while
+its lease is still the pair's, so a late one never overwrites a newer holder's. A failed
+attempt sets when the next is due; the pump claims it then. A disabled endpoint's deliveries
 are held, not sent (CONTRACT §14).
 """
 
@@ -16,20 +19,21 @@ import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-import httpx
 from tortoise.expressions import Q
 
 from core import metrics
 from core import webhooks as signing
 from core.clock import now
 from core.config import get_settings
-from core.names import Job, delivery_job_id
 from core.requests import bound_request_id
+from core.webhooks import TransportError
+from models import delivery_sql
+from models.delivery_sql import PairResult
 from models.events import Event, WebhookDelivery
-from models.sql import Claimed, Update, claim_deliveries, write_together
+from models.sql import Claimed, claim_deliveries
 from models.webhooks import EndpointDelivery, EndpointStatus, PairState, WebhookEndpoint
-from resolvers import dispatch
 from resolvers.events import iso
 from resolvers.network import BlockedAddress, pinned_target
 
@@ -37,8 +41,9 @@ log = logging.getLogger("gateway.webhooks")
 
 EARLY_TOLERANCE = timedelta(seconds=1)  # a deferred job may wake a moment early
 USER_AGENT = "Gateway-Webhooks/1.0"
-# POSTs in flight at once in one process: below the HTTP pool's 200 connections
-# (tasks.jobs.http_client), so a POST never waits for a connection inside its timeout.
+# POSTs in flight at once in one process, each on a connection of its own
+# (tasks/webhook_http.py). A POST waits for its turn outside its timeout, so a wait is never
+# counted as the merchant's failure; the pump claims no more than this many at once.
 CONCURRENT_POSTS = 150
 
 
@@ -54,6 +59,14 @@ class Attempt:
         return self.error is None and signing.is_success(self.status)
 
 
+class Poster(Protocol):
+    """The webhook HTTP client (tasks/webhook_http.py): an answer's status, or TransportError
+    when there was no answer."""
+
+    async def post(self, url: str, *, content: str, headers: dict[str, str],
+                   extensions: dict[str, str] | None = None, timeout: float = 30.0) -> Any: ...
+
+
 def lease_length() -> timedelta:
     return timedelta(seconds=get_settings().webhook_timeout_seconds + 5)
 
@@ -62,8 +75,12 @@ async def claim(event_id: str, endpoint_id: str | None = None) -> list[Claimed]:
     """Take the leases of the event's due deliveries that nobody holds (or of its one
     delivery to `endpoint_id`)."""
     moment = now()
-    return await claim_deliveries(event_id, endpoint_id, moment, lease=moment + lease_length(),
-                                  due=moment + EARLY_TOLERANCE)
+    lease = moment + lease_length()
+    claimed = await claim_deliveries(event_id, endpoint_id, moment, lease=lease,
+                                     due=moment + EARLY_TOLERANCE)
+    for one in claimed:
+        one.pair.lease_until = lease  # the token its result is recorded under
+    return claimed
 
 
 def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
@@ -96,7 +113,7 @@ def _posting() -> asyncio.Semaphore:
     return _gates[loop]
 
 
-async def post(http: httpx.AsyncClient, url: str, body: str,
+async def post(http: Poster, url: str, body: str,
                headers: dict[str, str]) -> Attempt:
     """One POST, whatever happens an Attempt: no exception leaves a delivery unrecorded."""
     attempt = Attempt(url=url)
@@ -114,8 +131,8 @@ async def post(http: httpx.AsyncClient, url: str, body: str,
             attempt.error = f"HTTP {response.status_code}"
     except BlockedAddress as error:
         attempt.error = str(error)
-    except httpx.HTTPError as error:
-        attempt.error = _describe(error)
+    except TransportError as error:
+        attempt.error = str(error)[:500]
     except Exception as error:  # a bug or a library's surprise: a failed attempt, logged
         log.exception("webhook POST to %s failed unexpectedly", url)
         attempt.error = _describe(error)
@@ -127,7 +144,7 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-async def attempt_delivery(http: httpx.AsyncClient, claimed: Claimed) -> Attempt:
+async def attempt_delivery(http: Poster, claimed: Claimed) -> Attempt:
     """Sign and POST; a failure anywhere, expected or not, is a failed attempt to record."""
     url = claimed.endpoint.url
     try:
@@ -138,65 +155,129 @@ async def attempt_delivery(http: httpx.AsyncClient, claimed: Claimed) -> Attempt
     return await post(http, url, body, headers)
 
 
-async def deliver(http: httpx.AsyncClient, event_id: str, endpoint_id: str | None = None) -> None:
+async def deliver(http: Poster, event_id: str, endpoint_id: str | None = None) -> None:
     """One attempt at each due delivery of the event (or at its one delivery to
-    `endpoint_id`), all at once. Safe to call any number of times."""
+    `endpoint_id`), all at once, recorded together. Safe to call any number of times."""
     claimed = await claim(event_id, endpoint_id)
-    if not claimed:
-        return
-    # Its log lines carry the id of the request that made the event (CONTRACT §16).
-    with bound_request_id(claimed[0].event.request_id):
-        await asyncio.gather(*[deliver_claimed(http, one) for one in claimed])
+    if claimed:
+        await record(list(await asyncio.gather(*[try_delivery(http, one) for one in claimed])))
 
 
-async def deliver_claimed(http: httpx.AsyncClient, claimed: Claimed) -> None:
-    """One attempt at a delivery whose lease this process holds."""
-    event, endpoint = claimed.event, claimed.endpoint
-    if endpoint.status != EndpointStatus.ENABLED:
-        await hold(claimed.pair.id)
-        return
-    attempt = await attempt_delivery(http, claimed)
-    next_at = await record(claimed, attempt)
-    metrics.count_delivery(attempt.succeeded)
-    number = claimed.pair.attempt_count + 1
-    log.info("webhook event=%s type=%s endpoint=%s attempt=%d status=%s latency_ms=%s%s",
-             event.id, event.type, endpoint.id, number, attempt.status or "-",
-             attempt.latency_ms, f" error={attempt.error!r}" if attempt.error else "")
-    if next_at is not None:
-        await dispatch.enqueue(Job.DELIVER_EVENT, event.id, endpoint.id,
-                               job_id=delivery_job_id(event.id, endpoint.id, number),
-                               defer_until=next_at)
-
-
-async def hold(pair_id: int) -> None:
-    """A disabled endpoint's delivery waits, unsent and uncounted, for recoverWebhookEndpoint."""
-    await EndpointDelivery.filter(id=pair_id).update(
-        state=PairState.HELD.value, next_attempt_at=None, lease_until=None)
-
-
-async def record(claimed: Claimed, attempt: Attempt) -> datetime | None:
-    """Write the attempt, the delivery's new state and, when it changes, whether the
-    endpoint is failing; returns when to try next, if ever."""
-    pair, endpoint = claimed.pair, claimed.endpoint
-    number = pair.attempt_count + 1
+async def claim_due(limit: int) -> list[Claimed]:
+    """Take the leases of up to `limit` due deliveries of any events (the pump's batch)."""
     moment = now()
+    return await delivery_sql.claim_due(limit, moment, lease=moment + lease_length(),
+                                        due=moment + EARLY_TOLERANCE)
+
+
+@dataclass
+class Outcome:
+    """What became of a claimed delivery: an attempt, or None when it was held."""
+
+    claimed: Claimed
+    attempt: Attempt | None
+
+
+async def try_delivery(http: Poster, claimed: Claimed) -> Outcome:
+    """One attempt at a delivery whose lease this process holds; a disabled endpoint's
+    delivery is held instead (unsent, uncounted) for recoverWebhookEndpoint."""
+    if claimed.endpoint.status != EndpointStatus.ENABLED:
+        return Outcome(claimed, None)
+    # Its log lines carry the id of the request that made the event (CONTRACT §16).
+    with bound_request_id(claimed.event.request_id):
+        return Outcome(claimed, await attempt_delivery(http, claimed))
+
+
+async def record(outcomes: list[Outcome]) -> None:
+    """Write the attempts, each delivery's new state (if its lease is still ours) and, when
+    it changes, whether each endpoint is failing: one statement for them all. Then count and
+    log each attempt."""
+    moment = now()
+    rows: list[WebhookDelivery] = []
+    results: list[PairResult] = []
+    failing: dict[str, datetime | None] = {}  # the endpoint's latest attempt of the batch
+    for outcome in outcomes:
+        row, result = _planned(outcome, moment)
+        results.append(result)
+        if row is not None:
+            rows.append(row)
+            failing[row.endpoint_id] = None if row.succeeded else moment
+    await delivery_sql.record_results(rows, results, failing)
+    for outcome in outcomes:
+        if outcome.attempt is not None:
+            metrics.count_delivery(outcome.attempt.succeeded)
+            _log_attempt(outcome)
+
+
+def _planned(outcome: Outcome, moment: datetime) -> tuple[WebhookDelivery | None, PairResult]:
+    """The attempt's row (none for a hold) and the delivery's next state: delivered, due
+    again after the schedule's delay, or failed when the round of retries is used up."""
+    pair, attempt = outcome.claimed.pair, outcome.attempt
+    if attempt is None:
+        return None, PairResult(pair.id, pair.lease_until, PairState.HELD.value,
+                                pair.attempt_count, None)
+    number = pair.attempt_count + 1
     delay = None if attempt.succeeded else signing.next_retry_delay(
         get_settings().webhook_retry_schedule, number - pair.retry_base)
     next_at = moment + timedelta(seconds=delay) if delay is not None else None
     state = PairState.DELIVERED if attempt.succeeded else (
         PairState.PENDING if next_at else PairState.FAILED)
-    writes: list[WebhookDelivery | Update] = [
-        WebhookDelivery(event_id=claimed.event.id, endpoint_id=endpoint.id, attempt=number,
-                        url=attempt.url, response_status=attempt.status, error=attempt.error,
-                        succeeded=attempt.succeeded, latency_ms=attempt.latency_ms,
-                        next_retry_at=next_at),
-        Update(EndpointDelivery, pair.id, {"attempt_count": number, "state": state.value,
-                                           "next_attempt_at": next_at, "lease_until": None})]
-    failing = None if attempt.succeeded else moment
-    if (endpoint.failing_since is None) != (failing is None):  # the endpoint's run changes
-        writes.append(Update(WebhookEndpoint, endpoint.id, {"failing_since": failing}))
-    await write_together(*writes)
-    return next_at
+    row = WebhookDelivery(event_id=outcome.claimed.event.id,
+                          endpoint_id=outcome.claimed.endpoint.id, attempt=number,
+                          url=attempt.url, response_status=attempt.status, error=attempt.error,
+                          succeeded=attempt.succeeded, latency_ms=attempt.latency_ms,
+                          next_retry_at=next_at)
+    return row, PairResult(pair.id, pair.lease_until, state.value, number, next_at)
+
+
+def _log_attempt(outcome: Outcome) -> None:
+    event, attempt = outcome.claimed.event, outcome.attempt
+    if not log.isEnabledFor(logging.INFO):  # the usual case under load: no work at all
+        return
+    with bound_request_id(event.request_id):
+        log.info("webhook event=%s type=%s endpoint=%s attempt=%d status=%s latency_ms=%s%s",
+                 event.id, event.type, outcome.claimed.endpoint.id,
+                 outcome.claimed.pair.attempt_count + 1, attempt.status or "-",
+                 attempt.latency_ms, f" error={attempt.error!r}" if attempt.error else "")
+
+
+class Recorder:
+    """Records the outcomes of concurrent deliveries in batches: one write in flight at a
+    time, and whatever finishes meanwhile (or within GATHER_SECONDS) goes in the next one.
+    `add` returns once its outcome is written (or the write failed: the lease then lapses
+    and the delivery is sent again, with the same webhook-id)."""
+
+    GATHER_SECONDS = 0.005
+
+    def __init__(self) -> None:
+        self._batch: list[Outcome] = []
+        self._written: asyncio.Future | None = None
+        self._writer: asyncio.Task | None = None
+
+    async def add(self, outcome: Outcome) -> None:
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+        written = self._written
+        self._batch.append(outcome)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await asyncio.shield(written)
+
+    async def _write(self) -> None:
+        while self._batch:
+            await asyncio.sleep(self.GATHER_SECONDS)
+            batch, written = self._batch, self._written
+            self._batch, self._written = [], None
+            try:
+                await record(batch)
+            except Exception:  # noqa: BLE001 - unrecorded: the leases lapse, sent again
+                log.exception("could not record %d webhook attempts", len(batch))
+            written.set_result(None)
+
+    async def close(self) -> None:
+        """Wait for what is being written."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
 
 
 async def overdue_event_ids(limit: int = 1000) -> list[str]:

@@ -1,8 +1,9 @@
-"""After-commit work: wake the queue for what the database now owes.
+"""After-commit work: wake the queue, and the delivery pumps, for what the database now owes.
 
 The database is the source of truth (events with pending deliveries, intents with an
-`expiresAt`); a lost wake-up costs only latency, because the sweeps find the work anyway.
-`main.py` installs the queue; resolvers never import `tasks/`.
+`expiresAt`); a lost wake-up costs only latency, because the sweeps (and the pumps' own
+polling) find the work anyway. `main.py` installs the queue and the pumps (tasks/pump.py)
+add themselves; resolvers never import `tasks/`.
 
 Wake-ups are coalesced: one flusher at a time sends whatever has gathered since it last
 went, so under load many requests' wake-ups share one round trip to Redis, and when idle a
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.names import Job, delivery_job_id
+from core.names import Job
 from resolvers import live
 
 log = logging.getLogger("gateway.dispatch")
@@ -38,6 +40,16 @@ class Queue(Protocol):
 _queue: Queue | None = None
 _pending: list[WakeUp] = []
 _flusher: asyncio.Task | None = None
+_pumps: list[Callable[[], None]] = []  # how to wake each delivery pump in this process
+
+
+def add_pump(wake: Callable[[], None]) -> None:
+    _pumps.append(wake)
+
+
+def remove_pump(wake: Callable[[], None]) -> None:
+    if wake in _pumps:
+        _pumps.remove(wake)
 
 
 def install(queue: Queue | None) -> None:
@@ -78,9 +90,13 @@ async def _flush(queue: Queue) -> None:
 
 
 async def deliver_events(event_ids: list[str]) -> None:
+    """The events are committed with their deliveries: wake the pumps, which claim whatever
+    is due in batches (no job per event). The live channel is also the pumps' wake-up: the
+    fleet's workers listen to it; this process's pumps are woken directly."""
     live.announce()  # subscribers read what is new from the database (CONTRACT §15)
-    for event_id in event_ids:
-        await enqueue(Job.DELIVER_EVENT, event_id, job_id=delivery_job_id(event_id))
+    if event_ids:
+        for wake in _pumps:
+            wake()
 
 
 async def settle() -> None:

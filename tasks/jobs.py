@@ -6,12 +6,11 @@ import logging
 import time
 from typing import Any
 
-import httpx
-
 from core.clock import now
 from core.names import Job, delivery_job_id
 from resolvers import deliveries, dispatch, idempotency, payment_intents, webhook_endpoints
 from resolvers.money import sweeps as money_sweeps
+from tasks.webhook_http import WebhookClient
 
 log = logging.getLogger("gateway.tasks")
 
@@ -20,11 +19,10 @@ STARTED = now()  # when this process (a worker, or the API in embedded mode) sta
 WAKE_UP_LIMIT = 1000  # per sweep; the rest are found by the next sweeps
 
 
-def http_client() -> httpx.AsyncClient:
-    """Webhook deliveries: no redirects followed (a 3xx is a failure), pooled connections."""
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False,
-                             limits=httpx.Limits(max_connections=200,
-                                                 max_keepalive_connections=50))
+def http_client() -> WebhookClient:
+    """Webhook deliveries: no redirects followed (a 3xx is a failure), pooled connections
+    (tasks/webhook_http.py)."""
+    return WebhookClient()
 
 
 async def deliver_event(ctx: dict[str, Any], event_id: str,

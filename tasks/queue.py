@@ -17,6 +17,7 @@ from core.config import Settings
 from resolvers import dispatch
 from resolvers.dispatch import WakeUp
 from tasks.jobs import JOBS, http_client, sweep
+from tasks.pump import Pump
 
 log = logging.getLogger("gateway.tasks")
 
@@ -30,7 +31,8 @@ def deserialize(data: bytes) -> dict[str, Any]:
 
 
 class InProcessQueue:
-    """Embedded mode: deferred jobs are asyncio tasks, sweeps a loop; one process, no Redis.
+    """Embedded mode: deferred jobs are asyncio tasks, sweeps a loop, and the delivery pump
+    runs here (woken directly by dispatch.deliver_events); one process, no Redis.
 
     Nothing is lost across restarts: the sweep at start-up finds whatever the database says
     is due (deliveries, expiries).
@@ -40,10 +42,13 @@ class InProcessQueue:
         self.settings = settings
         self._jobs: dict[str, asyncio.Task] = {}
         self._sweeper: asyncio.Task | None = None
+        self._pump: Pump | None = None
         self.ctx: dict[str, Any] = {"queue": self, "settings": settings}
 
     async def start(self) -> None:
         self.ctx["http"] = http_client()
+        self._pump = Pump(self.ctx["http"])
+        self._pump.start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def enqueue_many(self, wake_ups: list[WakeUp]) -> None:
@@ -78,6 +83,8 @@ class InProcessQueue:
         return {}
 
     async def close(self) -> None:
+        if self._pump is not None:  # what is in flight dies with the process: leases lapse
+            await self._pump.stop(grace=0)
         tasks = [*self._jobs.values(), *([self._sweeper] if self._sweeper else [])]
         for task in tasks:
             task.cancel()

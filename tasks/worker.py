@@ -14,9 +14,10 @@ from arq.worker import run_worker as arq_run_worker
 from core.config import Settings, use_settings
 from core.names import Job
 from models import db
-from resolvers import dispatch
+from resolvers import dispatch, live
 from tasks.jobs import JOBS, http_client, sweep
 from tasks.metrics_server import start_metrics_server
+from tasks.pump import Pump
 from tasks.queue import ArqQueue, deserialize, redis_settings, serialize
 
 log = logging.getLogger("gateway.worker")
@@ -36,9 +37,14 @@ def worker_settings(settings: Settings, *, standalone: bool = True) -> type:
             if settings.worker_metrics_port:  # CONTRACT §16
                 ctx["metrics_server"] = await start_metrics_server(
                     settings.host, settings.worker_metrics_port)
+        # Webhook deliveries: claimed in batches, woken by every process's commits.
+        ctx["pump"] = Pump(ctx["http"], ctx["redis"], live.channel_name(settings.queue_name))
+        ctx["pump"].start()
         log.info("worker ready on queue %s", settings.queue_name)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "pump" in ctx:  # the POSTs under way end within their timeout
+            await ctx["pump"].stop(grace=settings.webhook_timeout_seconds + 1)
         await ctx["http"].aclose()
         if "metrics_server" in ctx:
             ctx["metrics_server"].close()

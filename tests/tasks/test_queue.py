@@ -12,6 +12,7 @@ from arq.jobs import deserialize_job
 from arq.utils import to_unix_ms
 
 from core.clock import now
+from core.names import Job
 from resolvers import dispatch
 from resolvers.dispatch import WakeUp
 from tasks.queue import ArqQueue, deserialize, redis_settings, serialize
@@ -60,9 +61,10 @@ async def test_wake_ups_made_meanwhile_share_the_next_round_trip():
     installed = dispatch._queue
     dispatch.install(queue)
     try:
-        await dispatch.deliver_events(["evt_1"])
+        await dispatch.enqueue(Job.DELIVER_EVENT, "evt_1")
         await asyncio.sleep(0.01)  # the first round trip is under way
-        await asyncio.gather(*[dispatch.deliver_events([f"evt_{n}"]) for n in range(2, 6)])
+        await asyncio.gather(*[dispatch.enqueue(Job.DELIVER_EVENT, f"evt_{n}")
+                               for n in range(2, 6)])
         await dispatch.settle()
     finally:
         dispatch.install(installed)
