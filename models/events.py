@@ -42,7 +42,7 @@ class Event(Model):
 
     class Meta:
         table = "events"
-        indexes = (("merchant_id", "created_at", "id"), ("delivery_state", "next_attempt_at"))
+        indexes = (("merchant_id", "created_at", "id"),)
 
 
 class WebhookDelivery(Model):

@@ -109,7 +109,9 @@ class PaymentIntent(Model):
                                 condition={"status": "AWAITING_PAYMENT_METHOD"}),
                    PartialIndex(fields=("authorized_at",), name="payment_intents_authorized",
                                 condition={"status": "AUTHORIZED"}),
-                   ("dispute_due_at",))
+                   # Only intents paid with the dispute test card ever have a due date.
+                   PartialIndex(fields=("dispute_due_at",), name="payment_intents_dispute_due",
+                                condition={"disputes_on_capture": True}))
 
     def effective_status(self, now: datetime) -> IntentStatus:
         """An intent past `expiresAt` is EXPIRED even before the worker has marked it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 from tortoise import fields
+from tortoise.indexes import PartialIndex
 from tortoise.models import Model
 
 from models.base import id_field
@@ -70,4 +71,6 @@ class EndpointDelivery(Model):
     class Meta:
         table = "endpoint_deliveries"
         unique_together = (("event", "endpoint"),)
-        indexes = (("state", "next_attempt_at"), ("endpoint_id", "state"))
+        # Every query of due deliveries wants the PENDING ones: a delivered pair leaves it.
+        indexes = (PartialIndex(fields=("next_attempt_at",), name="endpoint_deliveries_due",
+                                condition={"state": "PENDING"}), ("endpoint_id", "state"))

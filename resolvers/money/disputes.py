@@ -67,7 +67,8 @@ async def _each(intent_ids: list[str], decide_for, moment: datetime) -> list[str
 async def open_due(moment: datetime, batch: int = BATCH) -> list[str]:
     """Open the disputes whose time has come (the dispute card, DISPUTE_OPEN_DELAY_SECONDS
     after its capture)."""
-    intent_ids = await PaymentIntent.filter(dispute_due_at__lte=moment).limit(batch).values_list(
+    intent_ids = await PaymentIntent.filter(  # the partial index of dispute-card intents
+        disputes_on_capture=True, dispute_due_at__lte=moment).limit(batch).values_list(
         "id", flat=True)
     decide = decisions.decide_open_dispute(rules())
     return await _each(list(intent_ids), lambda _: decide, moment)

@@ -54,16 +54,32 @@ async def put_away(pair_ids: list[int]) -> None:
 
 @fleet_only
 async def test_concurrent_batch_claims_never_take_the_same_delivery(client, shop, inbox):
+    """Three claims at once share the due deliveries out: none twice, and every one taken (by
+    them or, for those a claim skipped while another held them, by the next claims). Other
+    tests' due deliveries may be taken too, as of tomorrow: they are handed back at once."""
     pair_ids, moment = await set_aside_pairs(client, shop, inbox.url, 30)
+    taken: list = []
     try:
         rounds = await asyncio.gather(*[claim_as_of(moment, 10) for _ in range(3)])
-        claimed = [one.pair.id for batch in rounds for one in batch]
-        assert sorted(claimed) == sorted(pair_ids)  # every one, once
+        taken = [one for batch in rounds for one in batch]
+        for _ in range(5):  # what was skipped while locked is taken by a later claim
+            if {one.pair.id for one in taken} >= set(pair_ids):
+                break
+            taken += await claim_as_of(moment, 10)
+        ids = [one.pair.id for one in taken]
+        assert len(ids) == len(set(ids))  # never the same delivery twice
+        assert set(ids) >= set(pair_ids)
+        ours = [one for one in taken if one.pair.id in pair_ids]
         assert all(one.event.merchant_id == shop.merchant_id and one.endpoint.url == inbox.url
-                   for batch in rounds for one in batch)  # read with its event and endpoint
-        assert await claim_as_of(moment, 10) == []  # leased now
+                   for one in ours)  # read with its event and endpoint
+        again = await claim_as_of(moment, 10)
+        taken += again
+        assert [one for one in again if one.pair.id in pair_ids] == []  # all leased now
     finally:
         await put_away(pair_ids)
+        await EndpointDelivery.filter(  # other tests' deliveries: theirs again
+            id__in=[one.pair.id for one in taken if one.pair.id not in pair_ids]
+        ).update(lease_until=None)
 
 
 @fleet_only
