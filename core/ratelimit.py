@@ -98,6 +98,11 @@ class LimitStore(Protocol):
 
     async def take(self, key: str, rate: Rate) -> Verdict: ...
 
+    async def take_in_turn(self, buckets: list[tuple[str, Rate]]) -> list[Verdict]:
+        """Each bucket in turn, stopping after the first that refuses (the later ones are
+        not counted): a verdict per bucket taken from."""
+        ...
+
     async def begin_attempt(self, key: str, attempt: str) -> None: ...
 
     async def end_attempt(self, key: str, attempt: str) -> bool: ...
@@ -122,6 +127,14 @@ class LocalStore:
             self._make_room(moment)
         self._buckets[key], result = take_token(self._buckets.get(key), rate, moment)
         return result
+
+    async def take_in_turn(self, buckets: list[tuple[str, Rate]]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        for key, rate in buckets:
+            verdicts.append(await self.take(key, rate))
+            if verdicts[-1].retry_after:
+                break
+        return verdicts
 
     def _make_room(self, moment: float) -> None:
         """Bounded memory without amnesty: first forget the buckets that are full again (they
@@ -169,7 +182,10 @@ class RateLimiter:
 
     async def take(self, client: str) -> Verdict:
         """Counts the request if it may go ahead; the verdict says so and what is left."""
-        return await self.store.take(f"{self.name}:{client}", self.rate)
+        return await self.store.take(self.key(client), self.rate)
+
+    def key(self, client: str) -> str:
+        return f"{self.name}:{client}"
 
     async def retry_after(self, client: str) -> int:
         return (await self.take(client)).retry_after
@@ -179,6 +195,21 @@ class RateLimiter:
         wait = await self.retry_after(client)
         if wait:
             raise rate_limited(wait)
+
+
+async def take_in_turn(*limits: tuple[RateLimiter, str]) -> list[Verdict]:
+    """(limit, client) pairs, each counted only while every earlier one let the request
+    through: a verdict per limit taken from. One round trip when the limits share a store."""
+    stores = {id(limiter.store) for limiter, _ in limits}
+    if len(stores) == 1:
+        return await limits[0][0].store.take_in_turn(
+            [(limiter.key(client), limiter.rate) for limiter, client in limits])
+    verdicts: list[Verdict] = []
+    for limiter, client in limits:
+        verdicts.append(await limiter.take(client))
+        if verdicts[-1].retry_after:
+            break
+    return verdicts
 
 
 def rate_limited(wait: int) -> RequestError:

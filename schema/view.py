@@ -17,7 +17,7 @@ from core import http_body
 from core.config import get_settings
 from core.errors import ErrorCode
 from core.proxies import client_ip
-from core.ratelimit import Limits, Verdict, tightest
+from core.ratelimit import Limits, Verdict, take_in_turn, tightest
 from core.security import sha256_hex
 from schema.context import Context, bearer_token, presented_api_key, rate_verdicts
 from schema.errors import coded, request_id_extension
@@ -157,13 +157,13 @@ class GraphQLView(LiveView, GraphQL):
 
     async def rate_verdict(self, request: Request) -> Verdict:
         """The tightest of the limits that apply before GraphQL runs: per IP, then per
-        credential (counted only when the IP's limit let the request through)."""
-        verdict = await self.limits.graphql_ip.take(client_ip(request))
+        credential (counted only when the IP's limit let the request through), in one
+        round trip."""
+        limits = [(self.limits.graphql_ip, client_ip(request))]
         credential = presented_api_key(request) or bearer_token(request)
-        if not verdict.retry_after and credential:
-            verdict = tightest(verdict, await self.limits.graphql_credential.take(
-                sha256_hex(credential)))
-        return verdict
+        if credential:
+            limits.append((self.limits.graphql_credential, sha256_hex(credential)))
+        return tightest(*await take_in_turn(*limits))
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """A RATE_LIMITED answer from inside an operation (the auth limits) travels as HTTP

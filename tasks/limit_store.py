@@ -22,27 +22,37 @@ from core.ratelimit import LimitStore, LocalStore, Rate, Verdict, verdict
 log = logging.getLogger("gateway.ratelimit")
 T = TypeVar("T")
 
-# core.ratelimit.take_token, on Redis's clock. KEYS[1]: the bucket; ARGV: rate per second,
-# burst. Returns {1 (allowed, counted) or 0, the tokens left (a string: Redis would truncate a
-# number)}; core.ratelimit.verdict does the rest of the arithmetic.
-TAKE_TOKEN = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+# core.ratelimit.take_token, on Redis's clock, for each bucket in turn, stopping after the
+# first that refuses (the later ones are not counted). KEYS: the buckets; ARGV: rate per
+# second and burst of each, in pairs. Returns {1 (allowed, counted) or 0, the tokens left (a
+# string: Redis would truncate a number)} per bucket taken from; core.ratelimit.verdict does
+# the rest of the arithmetic. One script, one round trip, whatever the number of limits.
+TAKE_TOKENS = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local saved = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = tonumber(saved[1]) or burst
-local updated = tonumber(saved[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+local result = {}
+for index, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[2 * index - 1])
+  local burst = tonumber(ARGV[2 * index])
+  local saved = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens = tonumber(saved[1]) or burst
+  local updated = tonumber(saved[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+  local allowed = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    allowed = 1
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.6f', tokens),
+             'updated', string.format('%.6f', now))
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+  table.insert(result, allowed)
+  table.insert(result, string.format('%.6f', tokens))
+  if allowed == 0 then
+    break
+  end
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
-           'updated', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, string.format('%.6f', tokens)}
+return result
 """
 
 # KEYS[1]: the attempts in flight (a set), KEYS[2]: those that overlapped another; ARGV[1]:
@@ -68,7 +78,7 @@ class RedisStore:
         self.redis = redis
         self.namespace = namespace
         self.fallback = fallback or LocalStore()
-        self._take = redis.register_script(TAKE_TOKEN)
+        self._take = redis.register_script(TAKE_TOKENS)
         self._begin = redis.register_script(BEGIN_ATTEMPT)
         self._end = redis.register_script(END_ATTEMPT)
         self._warned_at = -WARNING_INTERVAL_SECONDS
@@ -77,12 +87,17 @@ class RedisStore:
         return f"{self.namespace}:{key}"
 
     async def take(self, key: str, rate: Rate) -> Verdict:
-        async def remote() -> Verdict:
-            allowed, tokens = await self._take(keys=[self._key(key)],
-                                               args=[rate.per_second, rate.burst])
-            return verdict(float(tokens), rate, allowed=bool(allowed))
+        return (await self.take_in_turn([(key, rate)]))[0]
 
-        return await self._or_fallback(remote, lambda: self.fallback.take(key, rate))
+    async def take_in_turn(self, buckets: list[tuple[str, Rate]]) -> list[Verdict]:
+        async def remote() -> list[Verdict]:
+            answer = await self._take(keys=[self._key(key) for key, _ in buckets],
+                                      args=[value for _, rate in buckets
+                                            for value in (rate.per_second, rate.burst)])
+            return [verdict(float(tokens), rate, allowed=bool(allowed)) for (_, rate), allowed,
+                    tokens in zip(buckets, answer[0::2], answer[1::2], strict=False)]
+
+        return await self._or_fallback(remote, lambda: self.fallback.take_in_turn(buckets))
 
     async def begin_attempt(self, key: str, attempt: str) -> None:
         await self._or_fallback(

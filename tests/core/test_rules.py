@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ from core import webhooks as hooks
 from core.config import load_settings, read_dotenv
 from core.errors import ErrorCode, UserError
 from core.permissions import Role, may_assign, role_allows
-from core.ratelimit import LocalStore, Rate, RateLimiter, Verdict, tightest
+from core.ratelimit import LocalStore, Rate, RateLimiter, Verdict, take_in_turn, tightest
 
 
 def field_of(error: pytest.ExceptionInfo) -> tuple:
@@ -343,3 +344,34 @@ def test_bidi_overrides_are_refused_outside_free_text():
         assert validation.text_problem(f"Total{override}00.1$")
     assert validation.text_problem("\u200fكتاب\u200e") is None  # marks, not overrides: fine
     assert validation.text_problem("line\u202e", free_text=True) is None
+
+
+@pytest.fixture(params=["local", "redis"])
+async def limit_store(request):
+    """Both stores: this process's buckets, and the fleet's on a real Redis (a namespace of
+    this test's own)."""
+    if request.param == "local":
+        yield LocalStore()
+        return
+    from redis.asyncio import Redis
+
+    from tasks.limit_store import RedisStore
+    from tests.conftest import TEST_REDIS_URL
+
+    store = RedisStore(Redis.from_url(TEST_REDIS_URL), f"test:limits:{secrets.token_hex(6)}")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_limits_taken_in_turn_stop_at_the_first_refusal(limit_store):
+    """Per IP, then per credential: a request the first refuses is not counted by the next
+    (one round trip to Redis for both)."""
+    ip = RateLimiter("ip", Rate(per_second=0.001, burst=1), limit_store)
+    key = RateLimiter("key", Rate(per_second=0.001, burst=3), limit_store)
+    first = await take_in_turn((ip, "10.0.0.1"), (key, "k"))
+    assert [v.retry_after for v in first] == [0, 0] and first[1].remaining == 2
+    refused = await take_in_turn((ip, "10.0.0.1"), (key, "k"))
+    assert len(refused) == 1 and refused[0].retry_after >= 1  # the key's bucket untouched
+    assert (await key.take("k")).remaining == 1
