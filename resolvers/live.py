@@ -8,10 +8,17 @@ rows. It also reads every second on its own, so a lost wake-up costs latency, no
 
 No gap, no duplicate: events are ordered by (created_at, id), but a transaction commits a
 little after it stamped `created_at`, so "newer than the last one seen" could skip an event
-that committed late. Each scan therefore re-reads a window of recent events (a short one on a
-wake-up, LOOKBACK on the periodic read) and the hub remembers the ids it has handed out within
-LOOKBACK: an event whose commit lags its `created_at` by less than LOOKBACK is never missed,
-and never handed out twice.
+that committed late. Each scan therefore re-reads a window of recent events (on a wake-up, a
+window behind the newest event seen; LOOKBACK on the periodic read) and the hub remembers the
+ids it has handed out within LOOKBACK: an event whose commit lags its `created_at` by less
+than LOOKBACK is never missed, and never handed out twice.
+
+Speed: a scan reads only the ids in its window (ids already seen are most of them), then the
+new events whole, in a second query. The wake-up window adapts: when the periodic read finds
+an event that the wake-ups missed because its commit lagged further behind than the window
+(a loaded machine, a slow transaction), the window widens to cover twice that lag, so the
+next such event comes with its wake-up rather than up to a second later; it narrows back
+slowly once the lags shrink.
 """
 
 from __future__ import annotations
@@ -42,7 +49,9 @@ log = logging.getLogger("gateway.live")
 
 LOOKBACK = timedelta(seconds=10)  # the longest commit lag (and fleet clock skew) tolerated
 WAKE_WINDOW = timedelta(seconds=0.25)  # re-read on each wake-up, behind the newest event seen
+NARROWING = 0.9  # each periodic read that finds no lagging event narrows the window so much
 REPLAY_PAGE = 200
+READ_PAGE = 500  # ids per query when reading new events whole (drivers cap the parameters)
 
 
 BEHIND = object()  # the last item a subscriber gets when it has fallen too far behind
@@ -99,6 +108,7 @@ class Hub:
         self.by_intent: dict[str, set[Subscriber]] = defaultdict(set)  # intents followed
         self.seen: dict[str, datetime] = {}  # event ids handed out (or skipped), for LOOKBACK
         self.newest: datetime | None = None
+        self.window = WAKE_WINDOW  # how far behind `newest` a wake-up re-reads (it adapts)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._primed: asyncio.Future | None = None
@@ -148,7 +158,7 @@ class Hub:
 
     async def _run(self) -> None:
         try:
-            await self._scan(since=now() - LOOKBACK, hand_out=False)
+            await self._prime()
         except Exception as error:  # noqa: BLE001 - the subscriber sees it, we retry later
             self._primed.set_exception(error)
             self._primed, self._task = None, None
@@ -169,8 +179,8 @@ class Hub:
                 await asyncio.sleep(self.poll_seconds)
 
     async def read(self, full: bool) -> None:
-        """A wake-up reads just behind the newest event seen; the periodic (`full`) read
-        re-reads all of LOOKBACK, for the events whose commit lagged."""
+        """A wake-up reads `window` behind the newest event seen; the periodic (`full`) read
+        re-reads all of LOOKBACK, for the events whose commit lagged more."""
         horizon = now() - LOOKBACK
         if full:
             for event_id, created in list(self.seen.items()):
@@ -178,25 +188,55 @@ class Hub:
                     del self.seen[event_id]
         since = horizon
         if not full and self.newest is not None:
-            since = max(horizon, self.newest - WAKE_WINDOW)
-        await self._scan(since, hand_out=True)
+            since = max(horizon, self.newest - self.window)
+        lagging = await self._scan(since)
+        if full:
+            self._adapt(lagging)
 
-    async def _scan(self, since: datetime, hand_out: bool) -> None:
-        """One narrow read of every event since `since`; the new ones some subscriber here
-        wants are then read whole (one query) and handed out."""
-        rows = await Event.filter(created_at__gte=since).values_list(
-            "id", "merchant_id", "created_at", "type", "object_id")
-        wanted = []
-        for event_id, merchant_id, created, event_type, object_id in rows:
-            if event_id in self.seen:
-                continue
+    def _adapt(self, lag: timedelta | None) -> None:
+        """Widen the wake-up window to twice the lag of an event only the periodic read
+        found; narrow it back a little after each periodic read that found none."""
+        if lag is not None:
+            self.window = min(LOOKBACK, max(self.window, lag * 2))
+        else:
+            self.window = max(WAKE_WINDOW, self.window * NARROWING)
+
+    async def _prime(self) -> None:
+        """Learn which events are already there (LOOKBACK of them): they are nobody's news."""
+        for event_id, created in await Event.filter(created_at__gte=now() - LOOKBACK
+                                                    ).values_list("id", "created_at"):
             self.seen[event_id] = created
-            self.newest = created if self.newest is None else max(self.newest, created)
-            if hand_out and (object_id in self.by_intent or
-                             self.receivers(merchant_id, event_type)):
-                wanted.append(event_id)
+            if self.newest is None or created > self.newest:
+                self.newest = created
+
+    async def _scan(self, since: datetime) -> timedelta | None:
+        """One narrow read of the ids since `since`; the new events are then read whole and
+        given to the subscribers here who want them. Returns the lag of the most lagging new
+        event that a wake-up could not have found (created more than `window` before the
+        newest event seen before this scan), or None."""
+        ids = await Event.filter(created_at__gte=since).values_list("id", flat=True)
+        new = [event_id for event_id in ids if event_id not in self.seen]
+        if not new:
+            return None
+        events = sorted([event for start in range(0, len(new), READ_PAGE)
+                         for event in await Event.filter(id__in=new[start:start + READ_PAGE])],
+                        key=lambda event: (event.created_at, event.id))
+        reachable = self.newest - self.window if self.newest is not None else None
+        lag = None
+        wanted = []
+        for event in events:
+            self.seen[event.id] = event.created_at
+            if reachable is not None and event.created_at < reachable:
+                lag = max(lag or timedelta(0), self.newest - event.created_at)
+            if event.object_id in self.by_intent or \
+                    self.receivers(event.merchant_id, event.type):
+                wanted.append(event)
+        newest = events[-1].created_at if events else None  # they are in created_at order
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest
         if wanted:
-            await self._hand_out(await Event.filter(id__in=wanted).order_by("created_at", "id"))
+            await self._hand_out(wanted)
+        return lag
 
     async def _hand_out(self, events: list[Event]) -> None:
         followed = {event.object_id for event in events if event.object_id in self.by_intent}
@@ -426,18 +466,26 @@ async def _follow(intent: PaymentIntent) -> AsyncIterator[PaymentIntent]:
     subscriber = Subscriber(intent.merchant_id, intent.id)
     await hub().join(subscriber)  # before reading the state: no change falls in between
     try:
-        current = await PaymentIntent.get(id=intent.id).select_related("merchant")
+        current = await _read_intent(intent.id)
         shown = _state(current)
         yield current
         while True:
-            # A timeout: `expiresAt` passed, and the intent now reads EXPIRED.
-            with contextlib.suppress(TimeoutError):
+            try:
                 current = await asyncio.wait_for(subscriber.get(), _until_expiry(current))
+            except TimeoutError:  # `expiresAt` passed: it now reads EXPIRED
+                # Read again rather than yield the same object in a new state: an object once
+                # yielded keeps its state, so identical subscriptions may share its result
+                # (schema.subscriptions.SharedEventExecutor).
+                current = await _read_intent(intent.id)
             if _state(current) != shown:
                 shown = _state(current)
                 yield current
     finally:
         hub().leave(subscriber)
+
+
+async def _read_intent(intent_id: str) -> PaymentIntent:
+    return await PaymentIntent.get(id=intent_id).select_related("merchant")
 
 
 def _state(intent: PaymentIntent) -> tuple[int, str]:

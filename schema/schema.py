@@ -25,7 +25,7 @@ from schema.hygiene import guard_root_fields
 from schema.money import MoneyMutation, MoneyQuery
 from schema.operation_metrics import OperationMetrics
 from schema.payments import PaymentMutation, PaymentQuery
-from schema.subscriptions import Subscription
+from schema.subscriptions import SharedEventExecutor, Subscription
 from schema.webhook_endpoints import WebhookEndpointMutation, WebhookEndpointQuery
 
 MAX_DEPTH = 10
@@ -71,4 +71,4 @@ def build_schema(introspection: bool = True,
     if not introspection:
         extensions.append(DisableIntrospection)
     return GatewaySchema(query=Query, mutation=Mutation, subscription=Subscription,
-                         extensions=extensions)
+                         extensions=extensions, execution_context_class=SharedEventExecutor)

@@ -7,13 +7,20 @@ SUBSCRIPTIONS_PER_CONNECTION run at once (the next ends with RATE_LIMITED), docu
 the same limits and query cost as over HTTP, only subscriptions run over the socket, errors
 carry `extensions.code`, the server pings, and a revoked key or ended session closes the
 socket within RECHECK_SECONDS.
+
+Identical subscriptions share their work (SharedEventExecutor): when the hub hands one event
+(or one intent state) to many subscriptions with the same document, variables and
+credentials, the selection runs once and each gets that result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+import inspect
+import json
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Annotated, Any
@@ -23,6 +30,7 @@ from graphql import GraphQLError, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -97,6 +105,83 @@ class Subscription:
             yield Event.of(model)
 
 
+# --- one execution per event for identical subscriptions ---------------------------------------
+class SharedResults:
+    """The latest events' results, by (event, selection, variables, credentials).
+
+    The key holds object ids (cheap to hash); each entry keeps the objects themselves alive,
+    so no id is reused while its entry exists. Bounded: the oldest entries go first (an
+    entry is only useful while the hub's hand-out of its event is being sent)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
+
+    def result(self, key: tuple[Any, ...], keep: tuple[Any, ...],
+               execute: Callable[[], Any]) -> Any:
+        """The result stored under `key`, else `execute()`'s, stored. An awaitable result is
+        run once as a task of its own, which every subscription awaits (shielded: one that
+        ends meanwhile does not cancel it for the others)."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            stored = entry[1]
+            return _awaited(stored) if isinstance(stored, asyncio.Future) else stored
+        result = execute()
+        if inspect.isawaitable(result):
+            result = asyncio.ensure_future(result)
+            result.add_done_callback(lambda done: self._forget_failed(key, done))
+        self.entries[key] = (keep, result)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return _awaited(result) if isinstance(result, asyncio.Future) else result
+
+    def _forget_failed(self, key: tuple[Any, ...], done: asyncio.Future) -> None:
+        if done.cancelled() or done.exception() is not None:
+            entry = self.entries.get(key)
+            if entry is not None and entry[1] is done:
+                del self.entries[key]
+
+
+async def _awaited(future: asyncio.Future) -> Any:
+    return await asyncio.shield(future)
+
+
+shared_results = SharedResults()
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, but a subscription event's selection runs once for every
+    subscription with the same document, variables and credentials that gets the same event
+    object from the hub: they would all compute the same result. Queries and mutations, and
+    subscriptions outside a LiveContext, run as always."""
+
+    _sharing: tuple[Any, ...] | None = None  # set on the per-event executors that share
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        model = getattr(payload, "model", None)  # the hub's object, the same for everyone
+        credentials = getattr(self.context_value, "sharing_key", None)
+        if model is not None and credentials is not None:
+            executor._sharing = (id(model), id(self.operation), self._variables_key(),
+                                 credentials)
+        return executor
+
+    def _variables_key(self) -> str:
+        key = self.__dict__.get("_variables_json")
+        if key is None:
+            values = getattr(self.variable_values, "coerced", self.variable_values)
+            key = json.dumps(values, sort_keys=True, default=repr)
+            self._variables_json = key
+        return key
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if self._sharing is None:
+            return super().execute_operation(serially)
+        run = super().execute_operation
+        return shared_results.result(self._sharing, (self.root_value.model, self.operation),
+                                     lambda: run(serially))
+
+
 # --- the connection ---------------------------------------------------------------------------
 class LiveContext:
     """One WebSocket connection's context, shared by its subscriptions. Each subscription
@@ -120,6 +205,16 @@ class LiveContext:
     def loaders(self) -> dict[str, Any]:
         """Fresh DataLoaders for each result: a connection lives long, its caches must not."""
         return {}
+
+    @property
+    def sharing_key(self) -> str:
+        """The credentials of the connection_init payload: subscriptions with the same ones
+        see the same (SharedEventExecutor). Read after connection_init, which never changes."""
+        key = self.__dict__.get("_sharing_key")
+        if key is None:
+            key = self._sharing_key = json.dumps(self.connection_params, sort_keys=True,
+                                                 default=repr)
+        return key
 
     async def caller(self) -> Caller:
         caller = await authenticate(self.connection_params)

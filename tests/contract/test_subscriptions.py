@@ -9,6 +9,7 @@ import pytest_asyncio
 
 from core.clock import now
 from core.errors import ErrorCode, RequestError
+from models.events import DeliveryState, Event
 from models.payment_intents import PaymentIntent
 from tests.helpers import (
     CANCEL,
@@ -32,6 +33,8 @@ SESSION_UPDATED = """subscription($id: ID!, $secret: String!) {
 EVENTS_LIVE = """subscription($merchantId: ID, $types: [String!], $after: String) {
   events(merchantId: $merchantId, types: $types, after: $after) { id type createdAt
     data } }"""
+INTENT_MONEY = """subscription($id: ID!) { paymentIntentUpdated(id: $id) { id status
+  balanceTransactions { amount } } }"""
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -321,3 +324,86 @@ async def test_a_subscription_over_http_is_refused_with_a_code(client, shop):
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "WebSocket" in body["errors"][0]["message"]
+
+
+async def until_status(live: LiveClient, operation: str, status: str) -> dict:
+    """The operation's next results, until the intent reads `status`."""
+    for _ in range(5):
+        intent = (await live.next(operation))["paymentIntentUpdated"]
+        if intent["status"] == status:
+            return intent
+    raise AssertionError(f"no {status} in 5 results")
+
+
+async def test_identical_subscriptions_share_results_but_callers_see_their_own(server, client,
+                                                                               shop):
+    staff = await add_member(client, shop.owner, shop.merchant_id, "STAFF")
+    intent = await create_intent(client, shop)
+    merchant = await LiveClient.connect(server.url, {"apiKey": shop.api_key})
+    member = await LiveClient.connect(server.url, {"authorization": f"Bearer {staff.token}"})
+    twins = [await merchant.subscribe(INTENT_MONEY, {"id": intent["id"]}) for _ in range(2)]
+    other = await member.subscribe(INTENT_MONEY, {"id": intent["id"]})
+    for live, operation in ((merchant, twins[0]), (merchant, twins[1]), (member, other)):
+        assert (await live.next(operation))["paymentIntentUpdated"]["status"] == \
+            "AWAITING_PAYMENT_METHOD"
+    await confirm(client, intent)
+    seen = [await until_status(merchant, operation, "CAPTURED") for operation in twins]
+    assert seen[0] == seen[1] and seen[0]["balanceTransactions"] == [{"amount": 9999}]
+    # the same document and variables, but STAFF does not read money: never the key's result
+    assert (await until_status(member, other, "CAPTURED"))["balanceTransactions"] == []
+    await merchant.close()
+    await member.close()
+
+
+async def test_a_shared_execution_runs_once_and_outlives_a_subscription_that_ends():
+    from schema.subscriptions import SharedResults
+
+    results, runs = SharedResults(), []
+
+    async def execute() -> str:
+        runs.append("run")
+        await asyncio.sleep(0.05)
+        return "result"
+
+    leaving = asyncio.ensure_future(results.result(("event", "document"), (), execute))
+    staying = asyncio.ensure_future(results.result(("event", "document"), (), execute))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    assert await staying == "result" and runs == ["run"]
+    assert results.result(("other",), (), lambda: "now") == "now"
+    assert results.result(("other",), (), lambda: "never") == "now"
+
+
+async def make_event(merchant_id: str, created_at) -> str:
+    """An event as if its transaction had stamped `created_at` and committed only now."""
+    event = await Event.create(merchant_id=merchant_id, type="test.lagging", data={},
+                               delivery_state=DeliveryState.NONE)
+    await Event.filter(id=event.id).update(created_at=created_at)
+    return event.id
+
+
+async def test_a_commit_lagging_behind_the_wake_up_window_widens_it(app, shop):
+    from resolvers.live import WAKE_WINDOW, Hub, Subscriber
+
+    hub = Hub(poll_seconds=3600)  # no periodic read of its own: the test makes them
+    subscriber = Subscriber(shop.merchant_id, types=frozenset({"test.lagging"}))
+    await hub.join(subscriber)
+    try:
+        first = await make_event(shop.merchant_id, now())
+        hub.wake()
+        assert (await asyncio.wait_for(subscriber.get(), 5)).id == first
+        late = await make_event(shop.merchant_id, hub.newest - timedelta(seconds=1))
+        hub.wake()
+        await asyncio.sleep(0.5)
+        assert not subscriber.items  # its commit lagged further than the wake-up re-reads
+        await hub.read(full=True)  # the periodic read finds it, once
+        assert (await asyncio.wait_for(subscriber.get(), 5)).id == late
+        assert hub.window >= timedelta(seconds=1.5) > WAKE_WINDOW
+        later = await make_event(shop.merchant_id, hub.newest - timedelta(seconds=1))
+        hub.wake()  # the wider window: the wake-up finds the next such event at once
+        assert (await asyncio.wait_for(subscriber.get(), 5)).id == later
+        await hub.read(full=True)
+        assert not subscriber.items  # nothing twice
+    finally:
+        hub.leave(subscriber)
+        await hub.close()
