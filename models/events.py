@@ -42,7 +42,9 @@ class Event(Model):
 
     class Meta:
         table = "events"
-        indexes = (("merchant_id", "created_at", "id"),)
+        # A merchant's events in order (lists, replays); every event of the last moments (the
+        # live hub's reads, resolvers/live.py).
+        indexes = (("merchant_id", "created_at", "id"), ("created_at",))
 
 
 class WebhookDelivery(Model):
