@@ -139,7 +139,11 @@ def serve(settings: Settings) -> None:
         # (core/listening.py); uvicorn's supervisor starts and restarts the processes.
         from uvicorn.supervisors import Multiprocess
 
-        sock = listening.shared_port_socket(settings.host, settings.port)
+        try:
+            sock = listening.shared_port_socket(settings.host, settings.port)
+        except OSError as error:  # the port taken, say: as uvicorn answers it, exit code 3
+            logging.getLogger("uvicorn.error").error(error)
+            sys.exit(3)
         host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
         logging.getLogger("uvicorn.error").info(  # as uvicorn says it when it binds
             "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, settings.port)

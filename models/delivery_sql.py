@@ -86,21 +86,13 @@ def _unnest(types: tuple[str, ...], first: int) -> str:
 
 
 _PAIR_TYPES = ("bigint", "timestamptz", "text", "int", "timestamptz")
-_ENDPOINT_TYPES = ("text", "timestamptz")
 _PAIRS_FROM = len(ATTEMPT_TYPES) + 1
-_ENDPOINTS_FROM = _PAIRS_FROM + len(_PAIR_TYPES)
 # Arrays, one per column: one statement whatever the batch's size, and always the same text
-# (the driver's prepared-statement cache serves it). The endpoint's `failing_since` is set
-# only when its run of failures starts or ends.
+# (the driver's prepared-statement cache serves it).
 RECORD = f"""
 WITH attempts AS (
   INSERT INTO webhook_deliveries ({", ".join(ATTEMPT_COLUMNS)})
-  SELECT * FROM {_unnest(ATTEMPT_TYPES, 1)}),
-endpoints AS (
-  UPDATE webhook_endpoints AS endpoint SET failing_since = result.failing
-  FROM {_unnest(_ENDPOINT_TYPES, _ENDPOINTS_FROM)} AS result(id, failing)
-  WHERE endpoint.id = result.id
-    AND (endpoint.failing_since IS NULL) <> (result.failing IS NULL))
+  SELECT * FROM {_unnest(ATTEMPT_TYPES, 1)})
 UPDATE endpoint_deliveries AS pair
 SET state = result.state, attempt_count = result.attempt_count,
     next_attempt_at = result.next_attempt_at, lease_until = NULL
@@ -111,27 +103,32 @@ RETURNING pair.id
 """
 
 
-async def record_results(attempts: list[WebhookDelivery], pairs: list[PairResult],
-                         failing: dict[str, datetime | None]) -> set[int]:
-    """Insert the attempts, apply each pair's result if its lease is still the claim's, and
-    set each endpoint's `failing_since` (endpoint id: when its failing began, None: it
-    succeeded) where that changes; atomically. Returns the pairs updated (the others' leases
-    had lapsed and been taken again)."""
-    if not (attempts or pairs or failing):
+async def record_results(attempts: list[WebhookDelivery], pairs: list[PairResult]) -> set[int]:
+    """Insert the attempts and apply each pair's result if its lease is still the claim's,
+    atomically. Returns the pairs updated (the others' leases had lapsed and been taken
+    again)."""
+    if not (attempts or pairs):
         return set()
     connection = EndpointDelivery._choose_db(for_write=True)
     if not is_postgres(connection):
-        return await _record_with_tortoise(attempts, pairs, failing)
+        return await _record_with_tortoise(attempts, pairs)
     values: list[Any] = [[_db_value(row, column) for row in attempts]
                          for column in ATTEMPT_COLUMNS]
     values += [[pair.pair_id for pair in pairs], [pair.lease for pair in pairs],
                [pair.state for pair in pairs], [pair.attempt_count for pair in pairs],
                [pair.next_attempt_at for pair in pairs]]
-    values += [list(failing), list(failing.values())]
     rows = await connection.execute_query_dict(RECORD, values)
     for row in attempts:
         row._saved_in_db = True
     return {row["id"] for row in rows}
+
+
+async def set_failing(endpoint_id: str, since: datetime | None) -> None:
+    """The endpoint's run of failures starts (`since`) or ends (None), if it has not already:
+    one row, in a statement of its own (several endpoints in one statement, locked in
+    whatever order, could deadlock with another worker's)."""
+    await WebhookEndpoint.filter(id=endpoint_id, failing_since__isnull=since is not None) \
+        .update(failing_since=since)
 
 
 def _db_value(row: WebhookDelivery, column: str) -> Any:
@@ -139,8 +136,8 @@ def _db_value(row: WebhookDelivery, column: str) -> Any:
     return WebhookDelivery._meta.fields_map[column].to_db_value(getattr(row, column), row)
 
 
-async def _record_with_tortoise(attempts: list[WebhookDelivery], pairs: list[PairResult],
-                                failing: dict[str, datetime | None]) -> set[int]:
+async def _record_with_tortoise(attempts: list[WebhookDelivery],
+                                pairs: list[PairResult]) -> set[int]:
     updated = set()
     async with in_transaction():
         if attempts:
@@ -150,7 +147,4 @@ async def _record_with_tortoise(attempts: list[WebhookDelivery], pairs: list[Pai
                     state=pair.state, attempt_count=pair.attempt_count,
                     next_attempt_at=pair.next_attempt_at, lease_until=None):
                 updated.add(pair.pair_id)
-        for endpoint_id, since in failing.items():
-            await WebhookEndpoint.filter(id=endpoint_id, failing_since__isnull=since is not None) \
-                .update(failing_since=since)
     return updated

@@ -35,7 +35,7 @@ from models.events import Event, WebhookDelivery
 from models.sql import Claimed, claim_deliveries
 from models.webhooks import EndpointDelivery, EndpointStatus, PairState, WebhookEndpoint
 from resolvers.events import iso
-from resolvers.network import BlockedAddress, pinned_target
+from resolvers.network import RESOLVE_SECONDS, BlockedAddress, pinned_target
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -68,7 +68,9 @@ class Poster(Protocol):
 
 
 def lease_length() -> timedelta:
-    return timedelta(seconds=get_settings().webhook_timeout_seconds + 5)
+    """Long enough for the name lookup (network.RESOLVE_SECONDS) and the POST's whole timeout,
+    with a margin: a delivery is never claimed again while its first attempt can still run."""
+    return timedelta(seconds=RESOLVE_SECONDS + get_settings().webhook_timeout_seconds + 5)
 
 
 async def claim(event_id: str, endpoint_id: str | None = None) -> list[Claimed]:
@@ -130,7 +132,7 @@ async def post(http: Poster, url: str, body: str,
         if not attempt.succeeded:
             attempt.error = f"HTTP {response.status_code}"
     except BlockedAddress as error:
-        attempt.error = str(error)
+        attempt.error = str(error)[:500]
     except TransportError as error:
         attempt.error = str(error)[:500]
     except Exception as error:  # a bug or a library's surprise: a failed attempt, logged
@@ -189,20 +191,25 @@ async def try_delivery(http: Poster, claimed: Claimed) -> Outcome:
 
 
 async def record(outcomes: list[Outcome]) -> None:
-    """Write the attempts, each delivery's new state (if its lease is still ours) and, when
-    it changes, whether each endpoint is failing: one statement for them all. Then count and
-    log each attempt."""
+    """Write the attempts and each delivery's new state (if its lease is still ours) in one
+    statement; then, where an endpoint's run of failures starts or ends, that (rarely: a
+    statement per endpoint); then count and log each attempt."""
     moment = now()
     rows: list[WebhookDelivery] = []
     results: list[PairResult] = []
     failing: dict[str, datetime | None] = {}  # the endpoint's latest attempt of the batch
+    known: dict[str, datetime | None] = {}  # its failing_since as the claim read it
     for outcome in outcomes:
         row, result = _planned(outcome, moment)
         results.append(result)
         if row is not None:
             rows.append(row)
             failing[row.endpoint_id] = None if row.succeeded else moment
-    await delivery_sql.record_results(rows, results, failing)
+            known[row.endpoint_id] = outcome.claimed.endpoint.failing_since
+    await delivery_sql.record_results(rows, results)
+    for endpoint_id, since in failing.items():
+        if (known[endpoint_id] is None) != (since is None):
+            await delivery_sql.set_failing(endpoint_id, since)
     for outcome in outcomes:
         if outcome.attempt is not None:
             metrics.count_delivery(outcome.attempt.succeeded)
@@ -270,14 +277,25 @@ class Recorder:
             self._batch, self._written = [], None
             try:
                 await record(batch)
-            except Exception:  # noqa: BLE001 - unrecorded: the leases lapse, sent again
-                log.exception("could not record %d webhook attempts", len(batch))
+            except Exception:  # noqa: BLE001 - one at a time: a bad one spoils only itself
+                log.warning("could not record %d webhook attempts together; one by one",
+                            len(batch), exc_info=True)
+                await _record_each(batch)
             written.set_result(None)
 
     async def close(self) -> None:
         """Wait for what is being written."""
         if self._writer is not None:
             await asyncio.gather(self._writer, return_exceptions=True)
+
+
+async def _record_each(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        try:
+            await record([outcome])
+        except Exception:  # noqa: BLE001 - unrecorded: its lease lapses, it is sent again
+            log.exception("could not record webhook event=%s endpoint=%s",
+                          outcome.claimed.event.id, outcome.claimed.endpoint.id)
 
 
 async def overdue_event_ids(limit: int = 1000) -> list[str]:

@@ -50,6 +50,10 @@ log = logging.getLogger("gateway.live")
 LOOKBACK = timedelta(seconds=10)  # the longest commit lag (and fleet clock skew) tolerated
 WAKE_WINDOW = timedelta(seconds=0.25)  # re-read on each wake-up, behind the newest event seen
 NARROWING = 0.9  # each periodic read that finds no lagging event narrows the window so much
+# The widest a wake-up's window grows: each wake-up re-reads the ids of its window, so under
+# lagging commits at a high rate a wider one would cost more than the lag it saves; an event
+# lagging more waits for the periodic read.
+MAX_WAKE_WINDOW = timedelta(seconds=2)
 REPLAY_PAGE = 200
 READ_PAGE = 500  # ids per query when reading new events whole (drivers cap the parameters)
 
@@ -197,7 +201,7 @@ class Hub:
         """Widen the wake-up window to twice the lag of an event only the periodic read
         found; narrow it back a little after each periodic read that found none."""
         if lag is not None:
-            self.window = min(LOOKBACK, max(self.window, lag * 2))
+            self.window = min(MAX_WAKE_WINDOW, max(self.window, lag * 2))
         else:
             self.window = max(WAKE_WINDOW, self.window * NARROWING)
 

@@ -32,14 +32,22 @@ class Target:
     extensions: dict[str, str] = field(default_factory=dict)
 
 
+RESOLVE_SECONDS = 5.0  # a webhook host's name lookup, at most
+
+
 async def addresses_of(url: str) -> list[str]:
     """The addresses the URL's host resolves to, IPv4 first; BlockedAddress unless every
     one is public (or private addresses are allowed)."""
     parts = urlsplit(url)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-            type=socket.SOCK_STREAM)
+        # Bounded: a name server that stops answering must not hold a delivery past its lease
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM)
+    except TimeoutError:
+        raise BlockedAddress(f"Cannot resolve {parts.hostname}: no answer within "
+                             f"{RESOLVE_SECONDS:g} s") from None
     except (socket.gaierror, UnicodeError, ValueError) as error:
         raise BlockedAddress(f"Cannot resolve {parts.hostname}: {error}") from None
     addresses = sorted({info[4][0] for info in infos}, key=lambda a: ":" in a)

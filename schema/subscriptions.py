@@ -42,6 +42,7 @@ from strawberry.types.unset import UNSET
 from core import limits
 from core.errors import ErrorCode, RequestError, UserError
 from core.proxies import client_ip
+from core.security import sha256_hex
 from resolvers import api_keys, auth, live
 from resolvers.access import Caller
 from schema.context import caller_of
@@ -211,9 +212,9 @@ class LiveContext:
         """The credentials of the connection_init payload: subscriptions with the same ones
         see the same (SharedEventExecutor). Read after connection_init, which never changes."""
         key = self.__dict__.get("_sharing_key")
-        if key is None:
-            key = self._sharing_key = json.dumps(self.connection_params, sort_keys=True,
-                                                 default=repr)
+        if key is None:  # a digest: shared results must not keep a padded payload alive
+            key = self._sharing_key = sha256_hex(json.dumps(
+                self.connection_params, sort_keys=True, default=repr))
         return key
 
     async def caller(self) -> Caller:

@@ -39,7 +39,7 @@ async def backfill_pending(apps, schema_editor) -> None:
     for (merchant_id, currency, hour), net in buckets.items():
         await client.execute_query(
             "INSERT INTO balance_pending (id, merchant_id, currency, available_hour, net) "
-            f"VALUES ({marks})",
+            f"VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET net = excluded.net",
             [f"{merchant_id}:{currency}:{int(hour.timestamp())}", merchant_id, currency,
              hour, net])
 

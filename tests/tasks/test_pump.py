@@ -180,3 +180,23 @@ async def test_the_embedded_process_delivers_on_commit(client, shop, inbox):
     event = await Event.get(object_id=intent["id"], type="payment_intent.created")
     await wait_for(lambda: _delivered(event.id), 10)
     assert [r.headers["webhook-id"] for r in inbox.received] == [event.id]
+
+
+@fleet_only
+async def test_one_unrecordable_result_spoils_only_itself(client, shop, inbox):
+    """A batch whose write fails is written again one result at a time: the others are
+    recorded, the bad one stays leased (and is sent again when its lease lapses)."""
+    pair_ids, moment = await set_aside_pairs(client, shop, inbox.url, 2)
+    try:
+        good, bad = await claim_as_of(moment, 2)
+        bad.event.id = "evt_gone"  # its attempt row cannot be written: no such event
+        recorder = deliveries.Recorder()
+        answered = Attempt(url=inbox.url, status=200, latency_ms=1)
+        await asyncio.gather(recorder.add(Outcome(good, answered)),
+                             recorder.add(Outcome(bad, answered)))
+        await recorder.close()
+        states = dict(await EndpointDelivery.filter(id__in=pair_ids).values_list("id", "state"))
+        assert states == {good.pair.id: PairState.DELIVERED.value,
+                          bad.pair.id: PairState.PENDING.value}
+    finally:
+        await put_away(pair_ids)
