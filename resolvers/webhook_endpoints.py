@@ -175,7 +175,10 @@ async def recover(caller: Caller, endpoint_id: str, since: datetime) -> int:
     for start in range(0, len(owed), 1000):
         await EndpointDelivery.filter(id__in=[pair for pair, _ in owed[start:start + 1000]]) \
             .update(state=PairState.PENDING.value, next_attempt_at=moment,
-                    retry_base=F("attempt_count"))
+                    retry_base=F("attempt_count"),
+                    # a result under way (a hold written as the endpoint was disabled) no
+                    # longer holds the lease: it cannot undo the recovery
+                    lease_until=None)
     tick = int(moment.timestamp())
     for _, event_id in owed[:WAKE_UP_LIMIT]:
         await dispatch.enqueue(Job.DELIVER_EVENT, event_id, endpoint.id,

@@ -18,9 +18,14 @@ from resolvers.deliveries import Attempt, Outcome
 from tasks.jobs import http_client
 from tasks.pump import Pump
 from tests.conftest import fleet_only
-from tests.helpers import create_intent, set_webhook_url
+from tests.helpers import create_intent, gql, set_webhook_url
 from tests.receiver import wait_for
-from tests.webhook_helpers import create_endpoint, delivery_state
+from tests.webhook_helpers import (
+    RECOVER_ENDPOINT,
+    create_endpoint,
+    delivery_state,
+    update_endpoint,
+)
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # due before anything any other test owes
 
@@ -198,5 +203,26 @@ async def test_one_unrecordable_result_spoils_only_itself(client, shop, inbox):
         states = dict(await EndpointDelivery.filter(id__in=pair_ids).values_list("id", "state"))
         assert states == {good.pair.id: PairState.DELIVERED.value,
                           bad.pair.id: PairState.PENDING.value}
+    finally:
+        await put_away(pair_ids)
+
+
+async def test_a_hold_under_way_cannot_undo_a_recovery(client, shop, inbox):
+    """Claimed while its endpoint was disabled, a delivery's hold is written after the
+    merchant enabled the endpoint and recovered it: the recovery stands (it took the lease)."""
+    pair_ids, moment = await set_aside_pairs(client, shop, inbox.url, 1)
+    try:
+        [claimed] = await claim_as_of(moment, 1)
+        endpoint_id = claimed.endpoint.id
+        await update_endpoint(client, shop, endpoint_id, status="ENABLED")
+        await EndpointDelivery.filter(id=claimed.pair.id).update(next_attempt_at=now())
+        recovered = await gql(client, RECOVER_ENDPOINT, {"input": {
+            "id": endpoint_id, "since": (now() - timedelta(hours=1)).isoformat()}},
+            token=shop.owner.token)
+        assert recovered["data"]["recoverWebhookEndpoint"]["count"] == 1
+        await deliveries.record([Outcome(claimed, None)])  # the hold, late
+        [state] = await EndpointDelivery.filter(id=claimed.pair.id).values_list("state",
+                                                                                 flat=True)
+        assert state != PairState.HELD.value
     finally:
         await put_away(pair_ids)
