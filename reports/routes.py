@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -69,9 +70,52 @@ def _moment(request: Request, name: str) -> datetime | None:
         raise UserError(ErrorCode.VALIDATION_ERROR, f"{name}: not an ISO 8601 time") from None
 
 
-def report_routes(authenticate: Authenticate, rate_verdict: RateVerdict) -> list[Route]:
+EXPORTS_AT_ONCE = 2  # a merchant's exports streaming at once, per API process
+
+
+class Running:
+    """The exports streaming now, per merchant: an export reads up to the whole ledger, so a
+    merchant gets a few at once, not one per request its rate limit allows."""
+
+    def __init__(self, limit: int = EXPORTS_AT_ONCE) -> None:
+        self.limit = limit
+        self.counts: dict[str, int] = {}
+
+    def claim(self, merchant_id: str) -> bool:
+        if self.counts.get(merchant_id, 0) >= self.limit:
+            return False
+        self.counts[merchant_id] = self.counts.get(merchant_id, 0) + 1
+        return True
+
+    def release(self, merchant_id: str) -> None:
+        left = self.counts.pop(merchant_id, 1) - 1
+        if left > 0:
+            self.counts[merchant_id] = left
+
+
+class ExportResponse(StreamingResponse):
+    """The CSV stream; `done` runs once it has been sent, failed or been abandoned by the
+    client, whether or not the stream ever started."""
+
+    def __init__(self, rows: AsyncIterator[str], done: Callable[[], None]) -> None:
+        super().__init__(rows, media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="balance-transactions.csv"',
+            "Cache-Control": "no-store"})
+        self.done = done
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.done()
+
+
+def report_routes(authenticate: Authenticate, rate_verdict: RateVerdict,
+                  running: Running | None = None) -> list[Route]:
     """The report routes, counted against the same per-IP and per-key limits as GraphQL
-    (an export reads up to the whole ledger: it is no way around them)."""
+    (an export reads up to the whole ledger: it is no way around them), and at most
+    EXPORTS_AT_ONCE of a merchant's exports at once."""
+    running = running or Running()
 
     async def balance_transactions(request: Request) -> Response:
         verdict = await rate_verdict(request)
@@ -97,9 +141,12 @@ def report_routes(authenticate: Authenticate, rate_verdict: RateVerdict) -> list
         except (UserError, RequestError) as error:
             return PlainTextResponse(f"{error.code.value}: {error.message}\n",
                                      status_code=STATUS.get(error.code, 400))
-        return StreamingResponse(stream(merchant_id, given), media_type="text/csv",
-                                 headers={"Content-Disposition":
-                                          'attachment; filename="balance-transactions.csv"',
-                                          "Cache-Control": "no-store"})
+        if not running.claim(merchant_id):
+            return PlainTextResponse(
+                f"{ErrorCode.RATE_LIMITED.value}: {running.limit} exports of this merchant are "
+                "already running; try again when one ends\n",
+                status_code=429, headers={"Retry-After": "1"})
+        return ExportResponse(stream(merchant_id, given),
+                              done=lambda: running.release(merchant_id))
 
     return [Route("/balance-transactions.csv", balance_transactions, methods=["GET"])]

@@ -321,3 +321,34 @@ async def test_the_csv_report(client, shop):
                              params={"merchant_id": "mer_nope"},
                              headers={"Authorization": f"Bearer {shop.owner.token}"})
     assert other.status_code == 404
+
+
+async def test_a_merchant_streams_a_few_exports_at_once(client, shop):
+    """Each export reads up to the whole ledger: past EXPORTS_AT_ONCE running for a merchant,
+    the next is refused (429) until one ends; a finished export frees its place."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from core.ratelimit import Verdict
+    from reports.routes import Running, report_routes
+    from schema.context import authenticate
+
+    async def allowed(request):
+        return Verdict(limit=100, remaining=99, reset=1, retry_after=0)
+
+    running = Running(limit=1)
+    reports = Starlette(routes=[Mount("/reports", routes=report_routes(
+        authenticate, allowed, running))])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=reports),
+                                 base_url="http://t") as http:
+        def export():
+            return http.get("/reports/balance-transactions.csv",
+                            headers={"X-API-Key": shop.api_key})
+
+        assert running.claim(shop.merchant_id)  # one already streaming
+        refused = await export()
+        assert refused.status_code == 429 and refused.text.startswith("RATE_LIMITED")
+        running.release(shop.merchant_id)
+        assert (await export()).status_code == 200
+        assert running.counts == {}  # the finished export gave its place back
