@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from core import listening
 from core.config import Settings, load_settings, use_settings
 from core.logs import configure_logging, log_config
+from core.process import settle_memory
 from core.ratelimit import Limits
 from models import db
 from resolvers import dispatch, live
@@ -96,7 +97,9 @@ def graphiql_mounts(settings: Settings) -> list[Mount]:
 
 def app_factory() -> Starlette:
     """For uvicorn's --factory (each worker process builds its own app)."""
-    return create_app()
+    app = create_app()
+    settle_memory()
+    return app
 
 
 def prepare_metrics_directory(settings: Settings, workers: int) -> None:

@@ -13,6 +13,7 @@ from arq.worker import run_worker as arq_run_worker
 
 from core.config import Settings, use_settings
 from core.names import Job
+from core.process import settle_memory
 from models import db
 from resolvers import dispatch, live
 from tasks.jobs import JOBS, http_client, sweep
@@ -76,4 +77,6 @@ def run_worker(settings: Settings) -> None:
     spends Python on every socket write (a delivery makes a dozen, to Redis, PostgreSQL and
     the merchant)."""
     asyncio.set_event_loop(uvloop.new_event_loop())
-    arq_run_worker(worker_settings(settings))
+    arq_settings = worker_settings(settings)
+    settle_memory()
+    arq_run_worker(arq_settings)
