@@ -1,8 +1,8 @@
 """The delivery pump's SQL: claim a batch of due deliveries across events in one statement,
 and record a batch of attempts in one statement (PostgreSQL) or one transaction (SQLite).
 
-Beside models/sql.py (its single-event claim, `CLAIM_AND_READ`, whose columns this batch
-claim returns too, so both make the same `Claimed`).
+Beside models/sql.py (its single-event claim, `CLAIM_AND_READ`; both return
+`CLAIM_RETURNING`'s columns, so both make the same `Claimed`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from tortoise.transactions import in_transaction
 
 from models.db import is_postgres
 from models.events import WebhookDelivery
-from models.sql import CLAIM_AND_READ, Claimed, _claimed
+from models.sql import CLAIM_RETURNING, Claimed, claimed_from_row
 from models.webhooks import EndpointDelivery, PairState, WebhookEndpoint
-
-# The columns a claim returns: the single-event claim's own, so `_claimed` reads both.
-_RETURNING = CLAIM_AND_READ[CLAIM_AND_READ.index("RETURNING"):]
 
 # $1 the lease, $2 due by, $3 now, $4 how many. SKIP LOCKED: pairs another process is
 # claiming at this moment are left to it, so no two claims ever return the same pair; a
@@ -35,7 +32,7 @@ WITH due AS (
 UPDATE endpoint_deliveries AS pair SET lease_until = $1
 FROM due, events AS event, webhook_endpoints AS endpoint
 WHERE pair.id = due.id AND event.id = pair.event_id AND endpoint.id = pair.endpoint_id
-{_RETURNING}"""
+{CLAIM_RETURNING}"""
 
 
 async def claim_due(limit: int, moment: datetime, lease: datetime,
@@ -46,7 +43,7 @@ async def claim_due(limit: int, moment: datetime, lease: datetime,
     connection = EndpointDelivery._choose_db(for_write=True)
     if is_postgres(connection):
         rows = await connection.execute_query_dict(CLAIM_DUE, [lease, due, moment, limit])
-        claimed = [_claimed(row) for row in rows]
+        claimed = [claimed_from_row(row) for row in rows]
     else:
         async with in_transaction():  # one writer: what is read is what was claimed
             pairs = await EndpointDelivery.filter(

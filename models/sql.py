@@ -1,4 +1,5 @@
-"""Every SQL string and every use of Tortoise's private API, in one place.
+"""Every SQL string and every use of Tortoise's private API, here and in its sibling
+delivery_sql.py (the delivery pump's batch claim and record).
 
 The hot paths write in single statements on PostgreSQL (data-modifying CTEs, SKIP LOCKED)
 and take plain Tortoise on SQLite; the choice is made here, never in a resolver. Private API
@@ -311,6 +312,17 @@ class Claimed:
     endpoint: WebhookEndpoint
 
 
+# What a claim returns (this one, and the delivery pump's, models/delivery_sql.py): the pair,
+# its event and its endpoint, read by `claimed_from_row`.
+CLAIM_RETURNING = """
+RETURNING pair.id AS pair_id, pair.attempt_count AS pair_attempt_count,
+          pair.retry_base AS pair_retry_base, event.*, endpoint.id AS endpoint_id,
+          endpoint.url AS endpoint_url,
+          endpoint.status AS endpoint_status, endpoint.secret AS endpoint_secret,
+          endpoint.previous_secret AS endpoint_previous_secret,
+          endpoint.previous_secret_until AS endpoint_previous_secret_until,
+          endpoint.failing_since AS endpoint_failing_since
+"""
 # On PostgreSQL the claim and the read of what the deliveries need are one statement.
 # $1 the lease, $2 the event, $3 one endpoint (NULL: every one), $4 due by, $5 now.
 CLAIM_AND_READ = f"""
@@ -320,14 +332,7 @@ WHERE pair.event_id = $2 AND ($3::text IS NULL OR pair.endpoint_id = $3::text)
   AND event.id = pair.event_id AND endpoint.id = pair.endpoint_id
   AND pair.state = '{PairState.PENDING.value}' AND pair.next_attempt_at <= $4
   AND (pair.lease_until IS NULL OR pair.lease_until < $5)
-RETURNING pair.id AS pair_id, pair.attempt_count AS pair_attempt_count,
-          pair.retry_base AS pair_retry_base, event.*, endpoint.id AS endpoint_id,
-          endpoint.url AS endpoint_url,
-          endpoint.status AS endpoint_status, endpoint.secret AS endpoint_secret,
-          endpoint.previous_secret AS endpoint_previous_secret,
-          endpoint.previous_secret_until AS endpoint_previous_secret_until,
-          endpoint.failing_since AS endpoint_failing_since
-"""
+{CLAIM_RETURNING}"""
 ENDPOINT_COLUMNS = ("url", "status", "secret", "previous_secret", "previous_secret_until",
                     "failing_since")
 
@@ -340,7 +345,7 @@ async def claim_deliveries(event_id: str, endpoint_id: str | None, moment: datet
     if is_postgres(connection):
         rows = await connection.execute_query_dict(
             CLAIM_AND_READ, [lease, event_id, endpoint_id, due, moment])
-        return [_claimed(row) for row in rows]
+        return [claimed_from_row(row) for row in rows]
     query = EndpointDelivery.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=moment), event_id=event_id,
         state=PairState.PENDING.value, next_attempt_at__lte=due)
@@ -353,7 +358,7 @@ async def claim_deliveries(event_id: str, endpoint_id: str | None, moment: datet
     return [Claimed(pair, pair.event, pair.endpoint) for pair in pairs]
 
 
-def _claimed(row: dict[str, Any]) -> Claimed:
+def claimed_from_row(row: dict[str, Any]) -> Claimed:
     event = Event._init_from_db(**{column: row[column]
                                    for column in Event._meta.fields_db_projection.values()})
     endpoint = WebhookEndpoint._init_from_db(
