@@ -31,7 +31,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.expressions import Q
 
@@ -349,8 +349,13 @@ async def _publish() -> None:
             return
 
 
-async def listen(redis: Any, channel: str, target: Hub) -> None:
-    """Wake `target` on each message of the fleet's channel, reconnecting after a failure."""
+class Wakeable(Protocol):
+    def wake(self) -> None: ...
+
+
+async def listen(redis: Any, channel: str, target: Wakeable) -> None:
+    """Wake `target` (a hub, or a worker's delivery pump) on each message of the fleet's
+    channel, reconnecting after a failure."""
     while True:
         try:
             pubsub = redis.pubsub(ignore_subscribe_messages=True)
