@@ -14,11 +14,7 @@ from tests.conftest import ROOT
 
 
 def quickstart_script() -> str:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- quickstart:start -->\s*```bash\n(.*?)```\s*<!-- quickstart:end -->",
-                      readme, re.S)
-    assert block, "README has no quick start block"
-    return block.group(1)
+    return readme_block("quickstart")
 
 
 def test_quick_start_runs_as_written(live_server):

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.conftest import ROOT
-from tests.contract.test_readme import quickstart_script
-
-
-def webhooks_script() -> str:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- webhooks:start -->\s*```bash\n(.*?)```\s*<!-- webhooks:end -->",
-                      readme, re.S)
-    assert block, "README has no webhook endpoints block"
-    return block.group(1)
+from tests.contract.test_readme import quickstart_script, readme_block
 
 
 class Hooks(BaseHTTPRequestHandler):
@@ -41,7 +31,7 @@ def test_the_webhook_endpoints_block_runs_as_written(live_server):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", quickstart_script() + webhooks_script()],
+            ["bash", "-euo", "pipefail", "-c", quickstart_script() + readme_block("webhooks")],
             env={**os.environ, "GATEWAY": live_server.url,
                  "HOOKS": f"http://127.0.0.1:{server.server_address[1]}"},
             capture_output=True, text=True, timeout=120)
