@@ -188,6 +188,12 @@ PAIR_VALUES = (f"CASE WHEN endpoint.status = '{EndpointStatus.ENABLED.value}' "
                f"THEN {{due}}::timestamptz END")
 
 
+# The lock the deliveries' foreign key takes anyway, taken while choosing the endpoints: an
+# endpoint deleted by a transaction that commits meanwhile is then skipped (READ COMMITTED
+# re-checks a locked row), where the foreign key would fail the whole payment's statement.
+SKIP_DELETED = "FOR KEY SHARE OF endpoint"
+
+
 def _fan_out(event: Event, values: list[Any], only_if: str | None = None) -> str:
     """The INSERT … SELECT of an event's deliveries, from its merchant's endpoints."""
     event_id, merchant_id = _mark(values, event.id), _mark(values, event.merchant_id)
@@ -198,7 +204,7 @@ def _fan_out(event: Event, values: list[Any], only_if: str | None = None) -> str
     return (f"INSERT INTO endpoint_deliveries ({PAIR_COLUMNS}) "
             f"SELECT {event_id}, endpoint.id, {PAIR_VALUES.format(due=due)} "
             f"FROM webhook_endpoints AS endpoint WHERE endpoint.merchant_id = {merchant_id} "
-            f"AND {meant_for}" + (f" AND {only_if}" if only_if else ""))
+            f"AND {meant_for}" + (f" AND {only_if}" if only_if else "") + f" {SKIP_DELETED}")
 
 
 async def _fan_out_with_tortoise(events: list[Event]) -> None:
@@ -435,6 +441,7 @@ WITH due AS (
     SELECT written.id, endpoint.id, {PAIR_VALUES.format(due="$1")}
     FROM written JOIN webhook_endpoints AS endpoint ON endpoint.merchant_id = written.merchant_id
     WHERE {MEANT_FOR_SQL.format(type="$7", excluded="NULL")}
+    {SKIP_DELETED}
     RETURNING event_id, state
 )
 SELECT (SELECT count(*) FROM expired) AS expired,

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 from core.clock import now
 from core.config import get_settings, use_settings
 from models.events import Event
+from tests.conftest import fleet_only
 from tests.helpers import (
     EVENTS,
     ROTATE_SECRET,
@@ -281,3 +282,31 @@ async def test_an_endpoint_failing_too_long_is_disabled_and_the_others_are_told(
 
 async def _state_is(event_id: str, endpoint_id: str, state: str) -> bool:
     return (await delivery_states(event_id)).get(endpoint_id) == state
+
+
+@fleet_only
+async def test_a_payment_written_while_its_endpoint_is_deleted_still_commits(
+        client, shop, inbox, settings):
+    """The event's deliveries are chosen from the endpoints as the statement found them; one
+    deleted by a transaction that commits meanwhile is skipped, not a foreign-key failure of
+    the payment's own statement."""
+    import asyncio
+
+    import asyncpg
+
+    from models.webhooks import EndpointDelivery
+    from resolvers import events
+
+    doomed = await create_endpoint(client, shop, inbox.url)
+    other = await asyncpg.connect(settings.database_url)
+    try:
+        async with other.transaction():  # the delete, not yet committed
+            await other.execute("DELETE FROM webhook_endpoints WHERE id = $1", doomed["id"])
+            written = asyncio.create_task(
+                events.record(shop.merchant_id, "webhook.test", None, {"object": {}}))
+            await asyncio.sleep(0.3)  # the write waits for the delete's outcome
+            assert not written.done()
+        event = await asyncio.wait_for(written, 10)
+    finally:
+        await other.close()
+    assert await EndpointDelivery.filter(event_id=event.id, endpoint_id=doomed["id"]).count() == 0
