@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from core.errors import UserError, forbidden, not_found, unauthenticated
 from core.permissions import API_KEY_PERMISSIONS, Role, role_allows
+from core.validation import is_well_formed_id
 from models.api_keys import ApiKey
 from models.merchants import Membership
 from models.sql import by_pk
@@ -44,6 +45,8 @@ async def authorize(caller: Caller, merchant_id: str, permission: str) -> Role |
     merchants. A member whose role lacks the permission: FORBIDDEN. Returns the member's role
     (None for an API key).
     """
+    if not is_well_formed_id(merchant_id):  # from outside GraphQL's hygiene (a report's query)
+        raise not_found("Merchant")
     if caller.api_key is not None:
         if caller.api_key.merchant_id != merchant_id:
             raise not_found("Merchant")

@@ -321,6 +321,11 @@ async def test_the_csv_report(client, shop):
                              params={"merchant_id": "mer_nope"},
                              headers={"Authorization": f"Bearer {shop.owner.token}"})
     assert other.status_code == 404
+    for malformed in ("mer_" + "x" * 60, "mer_\x00x"):  # never reaches the database
+        answer = await client.get("/reports/balance-transactions.csv",
+                                  params={"merchant_id": malformed},
+                                  headers={"Authorization": f"Bearer {shop.owner.token}"})
+        assert answer.status_code == 404 and answer.text.startswith("NOT_FOUND")
 
 
 async def test_a_merchant_streams_a_few_exports_at_once(client, shop):
