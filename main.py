@@ -136,7 +136,9 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         # WebSocket (CONTRACT §15): no per-message deflate, whose zlib state costs some
         # 300 KB a connection for messages of a few hundred bytes.
-        ws_per_message_deflate=False)
+        ws_per_message_deflate=False,
+        # A WebSocket message is held to the size of an HTTP body (CONTRACT §12.6).
+        ws_max_size=settings.max_body_bytes)
     if workers > 1 and listening.supported():
         # A listening socket per process, the kernel spreading connections among them
         # (core/listening.py); uvicorn's supervisor starts and restarts the processes.

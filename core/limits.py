@@ -12,6 +12,7 @@ PENDING_INVITATIONS_PER_MERCHANT = 100
 ACTIVE_API_KEYS_PER_MERCHANT = 100
 WEBHOOK_ENDPOINTS_PER_MERCHANT = 16
 PAGE_SIZE = 100  # `first` of a connection
+GRAPHQL_TOKENS = 5000  # a document's tokens, over HTTP and over WebSocket alike (§12.6)
 SUBSCRIPTIONS_PER_CONNECTION = 50  # one WebSocket's at once (CONTRACT §15): the 51st is refused
 LIVE_EVENTS_QUEUED = 1000  # events waiting for one subscription: further behind, it ends
 

@@ -18,6 +18,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from core import limits
 from schema.accounts import AccountMutation, AccountQuery
 from schema.cost import QueryCost
 from schema.errors import log_unexpected
@@ -30,7 +31,6 @@ from schema.webhook_endpoints import WebhookEndpointMutation, WebhookEndpointQue
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
-MAX_TOKENS = 5000
 
 # The document limits as validation rules built once: the validation cache is keyed by the
 # rule classes, and QueryDepthLimiter/MaxAliasesLimiter build new classes per instance (per
@@ -62,7 +62,7 @@ def build_schema(introspection: bool = True,
     # Factories, not instances: each request gets its own extension objects.
     extensions = [
         OperationMetrics,  # first: it sees every operation's outcome, refusals included
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(MaxTokensLimiter, max_token_count=limits.GRAPHQL_TOKENS),
         partial(ParserCache, maxsize=512),
         partial(AddValidationRules, LIMIT_RULES),
         partial(ValidationCache, maxsize=512),

@@ -301,9 +301,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler):
                                  "per connection; complete one first", retryAfter=1)
         query = payload.get("query")
         try:
-            document = parse(query) if isinstance(query, str) else None
-        except GraphQLSyntaxError:
-            return None  # strawberry answers it (close 4400, as the protocol says)
+            document = bounded_parse(query) if isinstance(query, str) else None
+        except GraphQLSyntaxError as error:  # a coded answer, as over HTTP
+            return request_error(ErrorCode.GRAPHQL_PARSE_FAILED, error.message)
         if document is None:
             return None
         operation = select_operation(document, payload.get("operationName"))
@@ -395,12 +395,18 @@ class LiveHandler(BaseGraphQLTransportWSHandler):
             operation.task.cancel()
 
 
+def bounded_parse(query: str) -> Any:
+    """The document, parsed no further than the token limit every document has (a longer one
+    is a syntax error after GRAPHQL_TOKENS tokens, not a parse of megabytes)."""
+    return parse(query, max_tokens=limits.GRAPHQL_TOKENS)
+
+
 def is_subscription(query: str | None, operation_name: str | None) -> bool:
     """Whether a document sent over HTTP asks for a subscription (parsed only when it may)."""
     if not isinstance(query, str) or "subscription" not in query:
         return False
     try:
-        operation = select_operation(parse(query), operation_name)
+        operation = select_operation(bounded_parse(query), operation_name)
     except GraphQLSyntaxError:
         return False  # strawberry answers it
     return operation is not None and operation.operation is OperationType.SUBSCRIPTION

@@ -407,3 +407,20 @@ async def test_a_commit_lagging_behind_the_wake_up_window_widens_it(app, shop):
     finally:
         hub.leave(subscriber)
         await hub.close()
+
+
+async def test_a_document_over_the_token_limit_is_refused_at_once(server):
+    """As over HTTP (§12.6): a subscribe message's document is parsed no further than the
+    token limit, with or without credentials."""
+    import time
+
+    from core import limits
+
+    live = await LiveClient.connect(server.url)
+    started = time.monotonic()
+    operation = await live.subscribe("subscription { " + "a " * (limits.GRAPHQL_TOKENS * 6) + "}")
+    assert await live.error_code(operation, timeout=5) == "GRAPHQL_PARSE_FAILED"
+    assert time.monotonic() - started < 5
+    broken = await live.subscribe("subscription { ")  # any syntax error: the same code
+    assert await live.error_code(broken) == "GRAPHQL_PARSE_FAILED"
+    await live.close()
