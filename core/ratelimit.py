@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core.errors import ErrorCode, RequestError
+from core.security import sha256_hex
 
 # A limit on card form posts per IP lets a shopper pay a few intents a minute from one address.
 CHECKOUT_INTENTS_PER_IP = 3
@@ -228,6 +229,15 @@ class Limits:
     checkout_intent: RateLimiter
     checkout_ip: RateLimiter
     websocket_ip: RateLimiter  # WebSocket handshakes (CONTRACT §15)
+
+    async def graphql(self, ip: str, credential: str | None) -> Verdict:
+        """The tightest of the limits before a GraphQL operation runs, over HTTP or a
+        WebSocket: per IP, then per credential (counted only when the IP's limit let the
+        request through), in one round trip."""
+        limits = [(self.graphql_ip, ip)]
+        if credential:
+            limits.append((self.graphql_credential, sha256_hex(credential)))
+        return tightest(*await take_in_turn(*limits))
 
     @classmethod
     def of(cls, settings: Any, store: LimitStore) -> Limits:

@@ -42,6 +42,7 @@ from strawberry.types.unset import UNSET
 from core import limits
 from core.errors import ErrorCode, RequestError, UserError
 from core.proxies import client_ip
+from core.ratelimit import Verdict
 from core.security import sha256_hex
 from resolvers import api_keys, auth, live
 from resolvers.access import Caller
@@ -222,6 +223,22 @@ class LiveContext:
         caller.ip = client_ip(self.request)
         return caller
 
+    async def rate_verdict(self) -> Verdict | None:
+        """A subscribe message counts as a request does over HTTP (None: no limits here)."""
+        if self.limits is None:
+            return None
+        return await self.limits.graphql(client_ip(self.request),
+                                         presented_credential(self.connection_params))
+
+
+def presented_credential(params: dict[str, Any]) -> str | None:
+    """The API key or bearer value a connection_init payload presents (for its rate limit)."""
+    named = {str(name).lower(): value for name, value in params.items()}
+    key = named.get("apikey", named.get("x-api-key"))
+    if isinstance(key, str):
+        return key.strip() or None
+    return str(named.get("authorization") or "").partition(" ")[2].strip() or None
+
 
 async def authenticate(params: dict[str, Any]) -> Caller:
     """The caller a connection_init payload names: `apiKey`, or `authorization` holding
@@ -286,7 +303,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler):
     async def handle_subscribe(self, message: Any) -> None:
         if not self.connection_acknowledged or message.get("id") in self.operations:
             return await super().handle_subscribe(message)
-        refusal = self.refusal(message.get("payload") or {})
+        verdict = await self.context.rate_verdict()
+        refusal = rate_limited(verdict) if verdict and verdict.retry_after else \
+            self.refusal(message.get("payload") or {})
         if refusal is None:
             return await self.start(message)
         await self.send_message({"id": message["id"], "type": "error",
@@ -410,6 +429,11 @@ def is_subscription(query: str | None, operation_name: str | None) -> bool:
     except GraphQLSyntaxError:
         return False  # strawberry answers it
     return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
+def rate_limited(verdict: Verdict) -> GraphQLError:
+    return request_error(ErrorCode.RATE_LIMITED, "Too many requests; slow down",
+                         retryAfter=verdict.retry_after)
 
 
 def request_error(code: ErrorCode, message: str, **extensions: Any) -> GraphQLError:

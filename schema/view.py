@@ -17,8 +17,7 @@ from core import http_body
 from core.config import get_settings
 from core.errors import ErrorCode
 from core.proxies import client_ip
-from core.ratelimit import Limits, Verdict, take_in_turn, tightest
-from core.security import sha256_hex
+from core.ratelimit import Limits, Verdict, tightest
 from schema.context import Context, bearer_token, presented_api_key, rate_verdicts
 from schema.errors import coded, request_id_extension
 from schema.faults import execute_with_one_retry
@@ -156,14 +155,9 @@ class GraphQLView(LiveView, GraphQL):
         return data
 
     async def rate_verdict(self, request: Request) -> Verdict:
-        """The tightest of the limits that apply before GraphQL runs: per IP, then per
-        credential (counted only when the IP's limit let the request through), in one
-        round trip."""
-        limits = [(self.limits.graphql_ip, client_ip(request))]
-        credential = presented_api_key(request) or bearer_token(request)
-        if credential:
-            limits.append((self.limits.graphql_credential, sha256_hex(credential)))
-        return tightest(*await take_in_turn(*limits))
+        """The limits before GraphQL runs (core.ratelimit.Limits.graphql)."""
+        return await self.limits.graphql(
+            client_ip(request), presented_api_key(request) or bearer_token(request))
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         """A RATE_LIMITED answer from inside an operation (the auth limits) travels as HTTP

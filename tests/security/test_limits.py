@@ -328,3 +328,23 @@ async def test_the_fleet_shares_each_limit(settings, tmp_path):
     assert 4 <= allowed <= 4 + 2 * elapsed + 1, (allowed, elapsed)
     assert elapsed > 3 or allowed < 8  # a bucket per process would let 8 through
 
+
+
+async def test_subscribe_messages_count_against_the_graphql_limits(settings, app):
+    """Over a WebSocket, each subscribe message is a request as over HTTP: past the per-IP
+    limit (a burst of 6 at 3/s) it is refused RATE_LIMITED with retryAfter, not run."""
+    from tests.receiver import LocalServer
+    from tests.ws import LiveClient
+
+    subscription = "subscription($id: ID!) { paymentIntentUpdated(id: $id) { id } }"
+    async with own_app(settings, rate_limit_ip_per_second=3.0) as application:
+        server = LocalServer(application)
+        await server.start()
+        live = await LiveClient.connect(server.url)
+        try:
+            codes = [await live.error_code(await live.subscribe(subscription, {"id": "pi_x"}))
+                     for _ in range(8)]
+        finally:
+            await live.close()
+            await server.stop()
+    assert codes[:6] == ["UNAUTHENTICATED"] * 6 and codes[6:] == ["RATE_LIMITED"] * 2
