@@ -42,6 +42,7 @@ from core.errors import ErrorCode, RequestError, invalid
 from models.events import Event
 from models.payment_intents import IntentStatus, PaymentIntent
 from resolvers.access import Caller
+from resolvers.money import balance
 from resolvers.paging import list_merchant_id
 from resolvers.payment_intents.reads import checkout_session, visible_intent
 
@@ -125,8 +126,8 @@ class Hub:
     def _groups(self, subscriber: Subscriber) -> list[tuple[dict[Any, set[Subscriber]], Any]]:
         if subscriber.intent_id is not None:
             return [(self.by_intent, subscriber.intent_id)]
-        return [(self.by_kind, (subscriber.merchant_id, kind))
-                for kind in (subscriber.types or (None,))]
+        return [(self.by_kind, (subscriber.merchant_id, kind))  # no types: no group at all
+                for kind in (subscriber.types if subscriber.types is not None else (None,))]
 
     def receivers(self, merchant_id: str, event_type: str) -> list[Subscriber]:
         """The events' subscribers who want this event."""
@@ -382,7 +383,7 @@ async def replay(merchant_id: str, after: str, types: set[str] | None
     while True:
         query = Event.filter(merchant_id=merchant_id).filter(
             Q(created_at__gt=created) | Q(created_at=created, id__gt=last_id))
-        if types:
+        if types is not None:
             query = query.filter(type__in=types)
         page = await query.order_by("created_at", "id").limit(REPLAY_PAGE)
         for event in page:
@@ -413,9 +414,10 @@ async def follow_events(caller: Caller, merchant_id: str | None, types: list[str
     merchant_id = await list_merchant_id(caller, merchant_id, "events:read")
     watch(("events", merchant_id),
           lambda again: list_merchant_id(again, merchant_id, "events:read"))
-    wanted = _event_types(types)
+    wanted = await balance.readable_event_types(caller, merchant_id, _event_types(types))
     start = cursors.decode(after) if after is not None else None  # refused before anything
-    subscriber = Subscriber(merchant_id, types=frozenset(wanted) if wanted else None)
+    subscriber = Subscriber(merchant_id,
+                            types=frozenset(wanted) if wanted is not None else None)
     await hub().join(subscriber)  # first: whatever commits from now on is queued for us
     try:
         replayed: set[str] = set()

@@ -13,6 +13,7 @@ from models.webhooks import EndpointDelivery, PairState, WebhookEndpoint
 from resolvers import dispatch, events
 from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
+from resolvers.money import balance
 from resolvers.paging import list_merchant_id, page
 
 MAX_TYPE = Event._meta.fields_map["type"].max_length  # the column's size
@@ -58,9 +59,11 @@ def summary(states: set[str]) -> DeliveryState:
 async def list_events(caller: Caller, merchant_id: str | None, event_type: str | None,
                       first: int, after: str | None) -> tuple[list[Event], bool]:
     merchant_id = await list_merchant_id(caller, merchant_id, "events:read")
+    wanted = {validation.text(event_type, "type", max_length=MAX_TYPE)} if event_type else None
+    readable = await balance.readable_event_types(caller, merchant_id, wanted)
     query = Event.filter(merchant_id=merchant_id)
-    if event_type:
-        query = query.filter(type=validation.text(event_type, "type", max_length=MAX_TYPE))
+    if readable is not None:
+        query = query.filter(type__in=readable)
     return await page(query, first, after)
 
 

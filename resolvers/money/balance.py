@@ -8,7 +8,9 @@ from datetime import datetime
 
 from core.clock import now
 from core.cursors import EARLIEST, LATEST
+from core.endpoints import event_types
 from core.errors import invalid
+from core.names import EventType
 from models import sql
 from models.money import BalanceTransaction, Dispute, TransactionType
 from resolvers.access import Caller, member_may
@@ -81,6 +83,21 @@ async def may_read(caller: Caller, merchant_id: str) -> bool:
     if caller.api_key is not None:
         return caller.api_key.merchant_id == merchant_id
     return await member_may(caller, merchant_id, READ)
+
+
+# Events that carry a payout or a dispute whole (amounts, the destination's last 4, evidence):
+# what a role without balance:read may not see through the events either.
+MONEY_EVENT_TYPES = frozenset(event_type.value for event_type in EventType
+                              if event_type.value.startswith(("payout.", "dispute.")))
+
+
+async def readable_event_types(caller: Caller, merchant_id: str,
+                               wanted: set[str] | None) -> set[str] | None:
+    """The event types of `wanted` (None: all) the caller may read of the merchant's: all of
+    them, or (without balance:read) those but the payouts' and disputes'. None: every type."""
+    if await may_read(caller, merchant_id):
+        return wanted
+    return (wanted if wanted is not None else set(event_types())) - MONEY_EVENT_TYPES
 
 
 async def transactions_of(intent_ids: list[str]) -> list[list[BalanceTransaction]]:

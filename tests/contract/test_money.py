@@ -11,6 +11,7 @@ import json
 
 from tests.helpers import (
     CAPTURE,
+    EVENTS,
     REFUND,
     add_member,
     confirm,
@@ -357,3 +358,25 @@ async def test_a_merchant_streams_a_few_exports_at_once(client, shop):
         running.release(shop.merchant_id)
         assert (await export()).status_code == 200
         assert running.counts == {}  # the finished export gave its place back
+
+
+async def test_staff_see_no_payout_or_dispute_through_the_events(client, shop):
+    """A payout's or a dispute's event carries it whole: a role that may not read payouts and
+    disputes (STAFF) does not see those events either; MANAGER and the API key do."""
+    from resolvers import events
+
+    await events.record(shop.merchant_id, "payout.created", "po_x",
+                        {"object": {"id": "po_x", "amount": 1000, "destination_last4": "3000"}})
+    await events.record(shop.merchant_id, "webhook.test", None, {"object": {}})
+    staff = await add_member(client, shop.owner, shop.merchant_id, "STAFF")
+    manager = await add_member(client, shop.owner, shop.merchant_id, "MANAGER")
+
+    async def types_seen(event_type=None, **credential):
+        answer = await gql(client, EVENTS, {"merchantId": shop.merchant_id,
+                                            "type": event_type}, **credential)
+        return {edge["node"]["type"] for edge in answer["data"]["events"]["edges"]}
+
+    assert await types_seen(token=staff.token) == {"webhook.test"}
+    assert await types_seen("payout.created", token=staff.token) == set()
+    assert await types_seen(token=manager.token) >= {"payout.created", "webhook.test"}
+    assert "payout.created" in await types_seen(api_key=shop.api_key)

@@ -424,3 +424,21 @@ async def test_a_document_over_the_token_limit_is_refused_at_once(server):
     broken = await live.subscribe("subscription { ")  # any syntax error: the same code
     assert await live.error_code(broken) == "GRAPHQL_PARSE_FAILED"
     await live.close()
+
+
+async def test_staff_follow_no_payout_or_dispute_events(server, client, shop):
+    """As in the events list: a role that may not read payouts and disputes gets none of
+    their events live either, whatever types it asks for."""
+    from resolvers import events
+
+    staff = await add_member(client, shop.owner, shop.merchant_id, "STAFF")
+    live = await LiveClient.connect(server.url, {"authorization": f"Bearer {staff.token}"})
+    every = await live.subscribe(EVENTS_LIVE, {"merchantId": shop.merchant_id})
+    payouts = await live.subscribe(EVENTS_LIVE, {"merchantId": shop.merchant_id,
+                                                 "types": ["payout.created"]})
+    await asyncio.sleep(0.3)  # both joined the hub
+    await events.record(shop.merchant_id, "payout.created", "po_x", {"object": {"id": "po_x"}})
+    await events.record(shop.merchant_id, "webhook.test", None, {"object": {}})
+    assert (await live.next(every))["events"]["type"] == "webhook.test"
+    assert await live.silent(payouts) and await live.silent(every)
+    await live.close()
