@@ -190,17 +190,19 @@ async def recover(caller: Caller, endpoint_id: str, since: datetime) -> int:
 async def set_default_url(merchant_id: str, url: str | None, field: str) -> None:
     """`webhookUrl`: a URL creates or moves the default endpoint, an empty one deletes it.
     The caller has authorized `settings:update`."""
-    current = await default_endpoint(merchant_id)
-    if not url:
-        if current is not None:
-            await WebhookEndpoint.filter(id=current.id).delete()
-        return
-    checked = await _checked_url(url, field)
-    if current is None:
-        await _insert(merchant_id, checked, [endpoints.ALL_EVENTS], None, is_default=True,
-                      field=field)
-    else:
-        await _apply(current, {"url": checked})
+    checked = await _checked_url(url, field) if url else None  # its DNS, before the lock
+    async with in_transaction():
+        await caps.lock(merchant_id=merchant_id)  # concurrent changes: one default, not two
+        current = await default_endpoint(merchant_id)
+        if checked is None:
+            if current is not None:
+                await WebhookEndpoint.filter(id=current.id).delete()
+        elif current is None:
+            await _insert(merchant_id, checked, [endpoints.ALL_EVENTS], None, is_default=True,
+                          field=field)
+        else:
+            await _apply(current, {"url": checked})
+    events.forget_webhook_state(merchant_id)  # as it is now committed
 
 
 async def rotate_default_secret(merchant_id: str) -> None:

@@ -310,3 +310,16 @@ async def test_a_payment_written_while_its_endpoint_is_deleted_still_commits(
     finally:
         await other.close()
     assert await EndpointDelivery.filter(event_id=event.id, endpoint_id=doomed["id"]).count() == 0
+
+
+@fleet_only
+async def test_concurrent_webhook_url_changes_leave_one_default_endpoint(client, shop, inbox):
+    import asyncio
+
+    from models.webhooks import WebhookEndpoint
+
+    await asyncio.gather(*[set_webhook_url(client, shop, f"{inbox.url}?n={n}")
+                           for n in range(8)])
+    assert await WebhookEndpoint.filter(merchant_id=shop.merchant_id, is_default=True).count() \
+        == 1
+    assert (await set_webhook_url(client, shop, inbox.url)).startswith("whsec_")
