@@ -17,13 +17,13 @@ from tortoise.transactions import in_transaction
 from core import endpoints, limits, validation
 from core.clock import now
 from core.config import get_settings
-from core.errors import ErrorCode, UserError, invalid, not_found
+from core.errors import ErrorCode, UserError, invalid
 from core.names import EventType, Job, delivery_job_id
 from core.webhooks import new_webhook_secret
-from models.sql import Update, by_pk, write_if
+from models.sql import Update, write_if
 from models.webhooks import EndpointDelivery, EndpointStatus, PairState, WebhookEndpoint
 from resolvers import caps, dispatch, events
-from resolvers.access import Caller, authorize, member_may
+from resolvers.access import Caller, authorize, member_may, visible
 from resolvers.network import check_webhook_url
 
 SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
@@ -61,17 +61,9 @@ async def default_endpoint(merchant_id: str) -> WebhookEndpoint | None:
 
 
 async def _managed(caller: Caller, endpoint_id: str) -> WebhookEndpoint:
-    """An endpoint the caller may manage: another merchant's is NOT_FOUND; a role (or an API
-    key) that may not manage endpoints is FORBIDDEN."""
-    caller.require_authenticated()
-    endpoint = await by_pk(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise not_found("Webhook endpoint")
-    try:
-        await authorize(caller, endpoint.merchant_id, MANAGE)
-    except UserError:
-        raise not_found("Webhook endpoint") from None
-    return endpoint
+    """An endpoint the caller may manage (another merchant's, or a role that may not manage
+    endpoints: NOT_FOUND)."""
+    return await visible(caller, WebhookEndpoint, endpoint_id, MANAGE, "Webhook endpoint")
 
 
 # --- changing ----------------------------------------------------------------------------
