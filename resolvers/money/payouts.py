@@ -9,6 +9,7 @@ number of workers land each payout once.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -35,6 +36,8 @@ from resolvers.paging import list_merchant_id, merchant_page
 
 CREATE = "payouts:create"
 BATCH = 500
+
+log = logging.getLogger("gateway.payouts")
 
 
 async def create_payout(caller: Caller, merchant_id: str | None, currency: str,
@@ -137,6 +140,10 @@ async def pay_out_everything(moment: datetime) -> list[str]:
             _, event_ids = await pay_out(merchant_id, currency, None, automatic=True)
         except UserError:
             continue  # nothing available (still pending, or paid out meanwhile)
+        except Exception:  # one merchant's failure must not cost the others this run
+            log.exception("automatic payout of merchant=%s currency=%s failed; it is tried "
+                          "again at the next run", merchant_id, currency)
+            continue
         written += event_ids
     return written
 
