@@ -18,7 +18,7 @@ from core import endpoints, limits, validation
 from core.clock import now
 from core.config import get_settings
 from core.errors import ErrorCode, UserError, invalid
-from core.names import EventType, Job, delivery_job_id
+from core.names import EventType
 from core.webhooks import new_webhook_secret
 from models.sql import Update, write_if
 from models.webhooks import EndpointDelivery, EndpointStatus, PairState, WebhookEndpoint
@@ -30,7 +30,6 @@ SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a 
 MANAGE, READ, READ_SECRET = "settings:update", "settings:read", "settings:read_secret"
 DESCRIPTION_MAX_LENGTH = WebhookEndpoint._meta.fields_map["description"].max_length
 MANUALLY_DISABLED = "Disabled by the merchant"
-WAKE_UP_LIMIT = 1000  # recovered deliveries woken at once; the sweep finds the rest
 
 
 @dataclass(frozen=True)
@@ -171,10 +170,7 @@ async def recover(caller: Caller, endpoint_id: str, since: datetime) -> int:
                     # a result under way (a hold written as the endpoint was disabled) no
                     # longer holds the lease: it cannot undo the recovery
                     lease_until=None)
-    tick = int(moment.timestamp())
-    for _, event_id in owed[:WAKE_UP_LIMIT]:
-        await dispatch.enqueue(Job.DELIVER_EVENT, event_id, endpoint.id,
-                               job_id=delivery_job_id(event_id, endpoint.id, "recover", tick))
+    await dispatch.deliver_events([event_id for _, event_id in owed])  # wake the pumps
     return len(owed)
 
 

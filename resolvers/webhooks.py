@@ -7,7 +7,7 @@ from tortoise.expressions import F
 from core import limits, validation
 from core.clock import now
 from core.errors import invalid
-from core.names import EventType, Job, delivery_job_id
+from core.names import EventType
 from models.events import DeliveryState, Event, WebhookDelivery
 from models.webhooks import EndpointDelivery, PairState, WebhookEndpoint
 from resolvers import dispatch, events
@@ -91,8 +91,5 @@ async def redeliver(caller: Caller, event_id: str, endpoint_id: str | None = Non
         if endpoint_id is not None:
             raise invalid("endpointId", "The event was not meant for this endpoint")
         raise invalid("id", "The event was meant for no webhook endpoint")
-    tick = int(now().timestamp() * 1000)
-    await dispatch.enqueue(Job.DELIVER_EVENT, event.id, endpoint_id,
-                           job_id=delivery_job_id(event.id, endpoint_id or "all",
-                                                  "redeliver", tick))
+    await dispatch.deliver_events([event.id])  # the pumps claim it, due now
     return await Event.get(id=event.id)

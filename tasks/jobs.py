@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from core.clock import now
-from core.names import Job, delivery_job_id
+from core.names import Job
 from resolvers import deliveries, dispatch, idempotency, payment_intents, webhook_endpoints
 from resolvers.money import sweeps as money_sweeps
 from tasks.webhook_http import WebhookClient
@@ -38,11 +37,8 @@ async def sweep(ctx: dict[str, Any]) -> None:
     written += await payment_intents.void_lapsed_authorizations()
     written += await webhook_endpoints.disable_failing()
     written += await money_sweeps.sweep(STARTED)  # payouts and disputes (CONTRACT §13)
-    await dispatch.deliver_events(written[:WAKE_UP_LIMIT])
-    tick = int(time.time())
-    for event_id in await deliveries.overdue_event_ids(WAKE_UP_LIMIT):
-        await dispatch.enqueue(Job.DELIVER_EVENT, event_id,
-                               job_id=delivery_job_id(event_id, "sweep", tick))
+    # Deliveries due a while with nobody on them (a lost wake-up): wake the pumps again.
+    await dispatch.deliver_events(written + await deliveries.overdue_event_ids(WAKE_UP_LIMIT))
     await idempotency.forget_expired()
     if written:
         log.info("sweep: %d expiries and auto-voids", len(written))
