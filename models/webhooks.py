@@ -23,9 +23,6 @@ class PairState(str, Enum):
     HELD = "HELD"  # the endpoint was disabled when its turn came; recover sends it
 
 
-ALL_EVENTS = "*"
-
-
 class WebhookEndpoint(Model):
     id = id_field("we")
     merchant = fields.ForeignKeyField("models.Merchant", related_name="webhook_endpoints",

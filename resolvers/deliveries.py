@@ -124,6 +124,7 @@ async def post(http: Poster, url: str, body: str,
         # Resolved again at delivery (DNS may have changed), and connected to that address.
         target = await pinned_target(url)
         async with _posting():
+            started = time.perf_counter()  # the merchant's latency: not our wait for a turn
             response = await http.post(target.url, content=body,
                                        headers={**headers, **target.headers},
                                        extensions=target.extensions,

@@ -56,7 +56,6 @@ LIST_CAPS: dict[tuple[str, str], int] = {
     ("Merchant", "invitations"): limits.PENDING_INVITATIONS_PER_MERCHANT,
     ("Merchant", "apiKeys"): limits.ACTIVE_API_KEYS_PER_MERCHANT,
     ("Merchant", "webhookEndpoints"): limits.WEBHOOK_ENDPOINTS_PER_MERCHANT,
-    ("Query", "webhookEndpoints"): limits.WEBHOOK_ENDPOINTS_PER_MERCHANT,
     ("PaymentIntent", "refunds"): limits.REFUNDS_PER_INTENT,
     ("PaymentIntent", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
     ("CheckoutSession", "lineItems"): limits.LINE_ITEMS_PER_INTENT,
