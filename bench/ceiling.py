@@ -11,12 +11,13 @@ gateway's rows at c=32 are measured. Run in the load process (`run` is its entry
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bench import shapes
+from bench import cpu, shapes
 from bench.census import XACT_WRITES, Census, delta, from_rows
 from bench.load import Result
 
@@ -77,7 +78,10 @@ async def _ceiling(job: Job) -> tuple[Result, Census]:
             work = [intent_id for intent_id, _ in
                     await seed(connection, job.merchant_id, job.prepared + 1)]
             counted = await census(connection, job.path, layout, work.pop())
-        return await _loop(pool, job, layout, work), counted
+        before = cpu.snapshot({os.getpid(): "load"})
+        result = await _loop(pool, job, layout, work)
+        result.cpu = before, cpu.snapshot({os.getpid(): "load"})
+        return result, counted
     finally:
         await pool.close()
 

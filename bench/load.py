@@ -51,6 +51,9 @@ class Result:
     errors: Counter[str] = field(default_factory=Counter)  # reason -> count
     elapsed: float = 0.0
     exhausted_at: float | None = None  # seconds in, when the prepared work ran out
+    # CPU seconds by part (bench.cpu) at the start and end of the measured loop, where the
+    # load process takes them itself (a ceiling: its seeding is not the ceiling's cost)
+    cpu: tuple[dict[str, float], dict[str, float]] | None = None
 
     @property
     def successes(self) -> int:

@@ -27,6 +27,7 @@ class Row:
     note: str = ""
     key: str = ""  # the name targets know it by
     successes: int = 0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per success by part (bench.cpu)
 
 
 def percentile(ordered: list[float], pct: float) -> float:

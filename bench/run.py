@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import ceiling, census, load, report, shapes, sustained
+from bench import ceiling, census, cpu, load, report, shapes, sustained
 from bench.fleet import (
     ROOT,
     Fleet,
@@ -63,6 +63,9 @@ IDLE_CPUS = 0.3  # the machine counts as idle below this many CPUs busy
 PREPARE_MARGIN = 1.5  # prepared confirms: the measured ceiling's rate × duration × this
 RESULTS = ROOT / "bench" / "results"
 PROFILED = {"create_c32", "confirm_c32", "create_100"}  # the rows BENCH_PROFILE=1 records
+# The rows whose note says where their CPU went (every row's JSON has it): the ceilings and
+# the gateway doing the same writes.
+CPU_NOTED = {"create_ceiling", "confirm_ceiling", "create_c32", "confirm_c32"}
 
 INTENT = "paymentIntent { id status clientSecret } userErrors { code message }"
 CREATE = ("mutation($input: CreatePaymentIntentInput!) { createPaymentIntent(input: $input) "
@@ -127,12 +130,24 @@ class Bench:
         note = "; ".join(filter(None, [note, unsettled]))
         if key in PROFILED:
             self.profiler.start(key, spec.duration)
+        before = self.cpu_seconds()
         result = await self.in_load_process(load.run, spec)
+        after = self.cpu_seconds()
         self.profiler.wait()
         if spec.rate and result.elapsed > spec.duration + sustained.KEEP_UP:
             note = "; ".join(filter(None, [note, f"fell behind the schedule: {spec.duration:.0f}"
                                                  f" s of requests took {result.elapsed:.1f} s"]))
-        return self.add(summarise(name, result, note, key))
+        return self.add(with_cpu(summarise(name, result, note, key), before, after))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far by part of the machine (bench.cpu): the gateway's processes by
+        role, the database and Redis servers, the load process and this one (the receiver)."""
+        named = {pid: "api" if name.startswith(("api", "serve")) else "worker"
+                 for name, pid in self.fleet.processes().items()}
+        named.update({pid: "load" for pid in self.pool._processes or {}})
+        named[os.getpid()] = "bench"
+        return cpu.snapshot(named)
+
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
@@ -178,6 +193,14 @@ class Bench:
             return await ceiling.seed(connection, merchant_id, count)
         finally:
             await connection.close()
+
+
+def with_cpu(row: Row, before: dict[str, float], after: dict[str, float]) -> Row:
+    """The row with its CPU per success by part (bench.cpu), said in its note if CPU_NOTED."""
+    row.cpu_ms = cpu.per_success(before, after, row.successes)
+    if row.key in CPU_NOTED:
+        row.note = "; ".join(filter(None, [row.note, cpu.describe(row.cpu_ms)]))
+    return row
 
 
 async def machine_busy(seconds: float) -> float:
@@ -235,15 +258,17 @@ async def ceilings(bench: Bench, merchant: Merchant) -> None:
         gateway = {"create": {}, "confirm": {}}
     create_result, create_census = await bench.in_load_process(ceiling.run, ceiling.Job(
         "create", bench.dsn, merchant.id, CONCURRENCY, DURATION))
-    create = bench.add(summarise("ceiling: create (bare asyncpg, the gateway's rows)",
-                                 create_result, writes(create_census), key="create_ceiling"))
+    create = bench.add(with_cpu(summarise(
+        "ceiling: create (bare asyncpg, the gateway's rows)", create_result,
+        writes(create_census), key="create_ceiling"), *create_result.cpu))
     await bench.forget_deliveries(merchant.id)
     prepared = math.ceil(create.throughput * DURATION * PREPARE_MARGIN) + CONCURRENCY
     confirm_result, confirm_census = await bench.in_load_process(ceiling.run, ceiling.Job(
         "confirm", bench.dsn, merchant.id, CONCURRENCY, DURATION, prepared))
-    bench.add(summarise("ceiling: confirm (bare asyncpg: the read, then the gateway's rows)",
-                        confirm_result, f"{writes(confirm_census)}; {prepared:,} intents "
-                                        "prepared", key="confirm_ceiling"))
+    bench.add(with_cpu(summarise(
+        "ceiling: confirm (bare asyncpg: the read, then the gateway's rows)", confirm_result,
+        f"{writes(confirm_census)}; {prepared:,} intents prepared", key="confirm_ceiling"),
+        *confirm_result.cpu))
     await bench.forget_deliveries(merchant.id)
     bench.differences += census.compare("create", gateway["create"], create_census)
     bench.differences += census.compare("confirm", gateway["confirm"], confirm_census)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
 
 import pytest
 
-from bench import census, load, report, sustained
+from bench import census, cpu, load, report, sustained
 
 
 @pytest.mark.parametrize(("status", "body", "reason"), [
@@ -122,3 +124,22 @@ def test_the_rate_steps_down_while_no_step_is_sustained():
     assert sustained.next_rate([step(20, False), step(10, True)], 20) == 15
     assert sustained.next_rate([step(1.5, False)], 1.5) is None
     assert sustained.best([step(20, False)]) is None
+
+
+def test_cpu_by_part_counts_a_named_process_and_leaves_unknown_ones_out():
+    spent = time.process_time()
+    while time.process_time() - spent < 0.05:  # burn some CPU in this process
+        pass
+    seconds = cpu.snapshot({os.getpid(): "bench"})
+    assert seconds["bench"] >= 0.05
+    assert set(seconds) <= {"bench", "postgres", "redis"}  # nothing unnamed is counted
+    assert cpu.part_of(os.getpid(), {}) is None  # a Python process is not a server
+
+
+def test_cpu_per_success_is_milliseconds_per_request_by_part_in_a_fixed_order():
+    cost = cpu.per_success({"api": 1.0, "postgres": 2.0},
+                           {"postgres": 2.5, "api": 3.0, "worker": 0.1}, successes=1000)
+    assert list(cost) == ["api", "postgres", "worker"]
+    assert cost == {"api": 2.0, "postgres": 0.5, "worker": 0.1}
+    assert cpu.describe(cost) == "CPU per success 2.60 ms: api 2.00, postgres 0.50, worker 0.10"
+    assert cpu.per_success({}, {"api": 1.0}, successes=0) == {}
