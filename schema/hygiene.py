@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -58,11 +59,8 @@ def problems(value: Any, field_type: Any, path: tuple[str, ...]) -> Iterator[Ref
         for index, item in enumerate(value):  # named as the resolvers name list items
             yield from problems(item, field_type.of_type, (*path, str(index)))
     elif has_object_definition(field_type):
-        definition = field_type.__strawberry_definition__
-        for field in definition.fields:
-            name = field.graphql_name or to_camel_case(field.python_name)
-            yield from problems(getattr(value, field.python_name, None),
-                                field.resolve_type(type_definition=definition), (*path, name))
+        for python_name, name, of_type in _input_fields(field_type):
+            yield from problems(getattr(value, python_name, None), of_type, (*path, name))
     elif field_type is strawberry.ID:
         if not is_well_formed_id(value):
             yield Refusal(UserError(ErrorCode.NOT_FOUND, "No such object", path), True)
@@ -72,6 +70,15 @@ def problems(value: Any, field_type: Any, path: tuple[str, ...]) -> Iterator[Ref
             yield Refusal(invalid(path, problem), False)
     elif field_type is JSON:
         yield from _json_problems(value, path)
+
+
+@cache
+def _input_fields(input_type: type) -> tuple[tuple[str, str, Any], ...]:
+    """An input type's fields: (Python name, GraphQL name, type), worked out once per type."""
+    definition = input_type.__strawberry_definition__
+    return tuple((field.python_name, field.graphql_name or to_camel_case(field.python_name),
+                  field.resolve_type(type_definition=definition))
+                 for field in definition.fields)
 
 
 def _json_problems(value: Any, path: tuple[str, ...]) -> Iterator[Refusal]:
