@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from tortoise.expressions import Q
 
-from core import cursors, limits, validation
+from core import cursors, endpoints, limits
 from core.clock import now
 from core.config import get_settings
 from core.errors import ErrorCode, RequestError, invalid
@@ -454,7 +454,7 @@ def _event_types(types: list[str] | None) -> set[str] | None:
         return None
     if len(types) > MAX_TYPES:
         raise invalid("types", f"At most {MAX_TYPES} event types")
-    return {validation.text(value, "types", max_length=64) for value in types}
+    return endpoints.known_event_types(types, "types")
 
 
 async def follow_intent(caller: Caller, intent_id: str, watch: Watch = _unwatched

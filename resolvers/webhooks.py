@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import F
 
-from core import limits, validation
+from core import endpoints, limits, validation
 from core.clock import now
 from core.errors import invalid
 from core.names import EventType
@@ -15,8 +15,6 @@ from resolvers.access import Caller, authorize, visible
 from resolvers.batches import grouped
 from resolvers.money import balance
 from resolvers.paging import list_merchant_id, page
-
-MAX_TYPE = Event._meta.fields_map["type"].max_length  # the column's size
 
 
 async def deliveries_of(event_ids: list[str]) -> list[list[WebhookDelivery]]:
@@ -59,7 +57,7 @@ def summary(states: set[str]) -> DeliveryState:
 async def list_events(caller: Caller, merchant_id: str | None, event_type: str | None,
                       first: int, after: str | None) -> tuple[list[Event], bool]:
     merchant_id = await list_merchant_id(caller, merchant_id, "events:read")
-    wanted = {validation.text(event_type, "type", max_length=MAX_TYPE)} if event_type else None
+    wanted = endpoints.known_event_types([event_type], "type") if event_type else None
     readable = await balance.readable_event_types(caller, merchant_id, wanted)
     query = Event.filter(merchant_id=merchant_id)
     if readable is not None:

@@ -253,7 +253,8 @@ class PaymentQuery:
             merchant_id: Annotated[strawberry.ID | None,
                                    strawberry.argument(description=MERCHANT_ID)] = None,
             type: Annotated[str | None, strawberry.argument(
-                description='Only events of this type, e.g. "payment_intent.captured".')] = None,
+                description='Only events of this type, e.g. "payment_intent.captured"; one '
+                            'webhookEventTypes does not list is a VALIDATION_ERROR.')] = None,
             first: Annotated[int, strawberry.argument(description=FIRST)] = 20,
             after: Annotated[str | None, strawberry.argument(description=AFTER)] = None
     ) -> Connection[Event]:

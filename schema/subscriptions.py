@@ -97,7 +97,8 @@ class Subscription:
                             "merchant).")] = None,
             types: Annotated[list[str] | None, strawberry.argument(
                 description='Only events of these types, e.g. ["payment_intent.captured"] '
-                            "(at most 50).")] = None,
+                            "(at most 50, each from webhookEventTypes: VALIDATION_ERROR "
+                            "otherwise).")] = None,
             after: Annotated[str | None, strawberry.argument(
                 description="A cursor of the events connection: start after that event.")
             ] = None

@@ -187,6 +187,8 @@ async def test_each_subscription_is_authorized(server, client, shop):
     keyed = await LiveClient.connect(server.url, {"apiKey": shop.api_key})
     assert await keyed.error_code(await keyed.subscribe(
         EVENTS_LIVE, {"after": "garbage"})) == "VALIDATION_ERROR"
+    assert await keyed.error_code(await keyed.subscribe(  # a typo matches nothing: refused
+        EVENTS_LIVE, {"types": ["payment_intent.capture"]})) == "VALIDATION_ERROR"
     assert await keyed.error_code(await keyed.subscribe(
         "{ paymentIntents { edges { node { id } } } }")) == "GRAPHQL_VALIDATION_FAILED"
     for live in (anonymous, outsider, keyed):

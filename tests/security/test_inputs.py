@@ -137,7 +137,8 @@ async def test_a_real_cursor_still_pages(client, shop):
     assert len(rest["data"]["paymentIntents"]["edges"]) == 1
 
 
-@pytest.mark.parametrize("event_type", ["x" * 65, "payment_intent.\x00", "\ud800"])
+@pytest.mark.parametrize("event_type", ["x" * 65, "payment_intent.\x00", "\ud800",
+                                        "payment_intent.capture", "*"])
 async def test_an_impossible_event_type_is_a_validation_error(client, shop, event_type):
     answer = await send(client, EVENTS, {"type": event_type}, api_key=shop.api_key)
     error = answer["errors"][0]["extensions"]
