@@ -66,3 +66,4 @@ class WebhookDelivery(Model):
 
     class Meta:
         table = "webhook_deliveries"
+        indexes = (("event_id", "created_at"),)  # an event's attempts (Event.deliveries)

@@ -147,7 +147,8 @@ class Dispute(Model):
     class Meta:
         table = "disputes"
         indexes = (("merchant_id", "created_at", "id"), ("status", "evidence_due_by"),
-                   ("status", "review_due_at"))
+                   ("status", "review_due_at"),
+                   ("payment_intent_id", "created_at"))  # an intent's disputes
 
 
 class Schedule(Model):

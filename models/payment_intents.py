@@ -131,6 +131,7 @@ class Refund(Model):
 
     class Meta:
         table = "refunds"
+        indexes = (("payment_intent_id", "created_at"),)  # an intent's refunds
 
 
 class IdempotencyRecord(Model):

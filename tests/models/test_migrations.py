@@ -130,3 +130,28 @@ async def test_a_webhook_url_becomes_the_default_endpoint_and_nothing_owed_is_lo
     assert pairs == [("evt_failed", endpoint_id, "FAILED", 8),
                      ("evt_owed", endpoint_id, "PENDING", 2)]
     assert await run("SELECT endpoint_id FROM webhook_deliveries") == [(endpoint_id,)]
+
+
+INDEXES_SQL = {
+    "sqlite": "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+    "postgres": "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+}
+
+
+async def test_what_is_read_by_its_parent_is_indexed_by_it(database):
+    url, query = database
+    migrate(url, "models.0011_events_by_time")
+    kind = "sqlite" if url.startswith("sqlite") else "postgres"
+
+    async def leading_columns() -> set[tuple[str, str]]:
+        found = set()
+        for table, definition in await query(INDEXES_SQL[kind]):
+            columns = definition.split("(", 1)[1]
+            found.add((table, columns.split(",")[0].strip(' )"')))
+        return found
+
+    wanted = {("webhook_deliveries", "event_id"), ("refunds", "payment_intent_id"),
+              ("disputes", "payment_intent_id")}
+    assert not wanted & await leading_columns()
+    migrate(url, "models")
+    assert wanted <= await leading_columns()
