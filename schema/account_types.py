@@ -120,7 +120,7 @@ class MerchantSettings:
         return PayoutSchedule(self.model.payout_schedule)
 
     @strawberry.field(description="The last 4 characters of the payout IBAN; null when none "
-                                  "is set, and for API keys.")
+                                  "is set, for STAFF and for API keys.")
     async def payout_destination_last4(self, info: Info) -> str | None:
         return await payout_settings.last4_seen_by(await caller_of(info), self.model)
 

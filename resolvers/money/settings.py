@@ -46,8 +46,9 @@ def destination_of(merchant: Merchant) -> str | None:
 
 
 async def last4_seen_by(caller: Caller, merchant: Merchant) -> str | None:
-    """Members who read the settings see the last 4 (no API key: keys see no settings)."""
-    if not await member_may(caller, merchant.id, "settings:read"):
+    """Members who may read the payouts (OWNER, ADMIN, MANAGER) see where they go: the last 4.
+    STAFF sees none of the money (CONTRACT §13), and API keys see no settings."""
+    if not await member_may(caller, merchant.id, "balance:read"):
         return None
     return merchant.payout_destination_last4
 

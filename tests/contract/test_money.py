@@ -141,6 +141,21 @@ async def test_who_may_read_and_move_money(client, shop):
     assert error_code(other) == "NOT_FOUND"
 
 
+async def test_where_payouts_go_is_shown_to_those_who_see_the_money(client, shop):
+    await set_payout_destination(client, shop, GOOD_IBAN)
+    staff = await add_member(client, shop.owner, shop.merchant_id, "STAFF")
+    manager = await add_member(client, shop.owner, shop.merchant_id, "MANAGER")
+    query = """query($id: ID!) { merchant(id: $id) { settings {
+      defaultCurrency payoutDestinationLast4 } } }"""
+    seen = {}
+    for name, member in (("owner", shop.owner), ("manager", manager), ("staff", staff)):
+        body = await gql(client, query, {"id": shop.merchant_id}, token=member.token)
+        seen[name] = body["data"]["merchant"]["settings"]
+    assert seen["owner"]["payoutDestinationLast4"] == "3000"
+    assert seen["manager"]["payoutDestinationLast4"] == "3000"
+    assert seen["staff"] == {"defaultCurrency": "USD", "payoutDestinationLast4": None}
+
+
 async def test_payout_settings_keep_the_iban_encrypted(client, shop, settings):
     bad = await set_payout_destination(client, shop, "DE00 3704 0044 0532 0130 00")
     assert bad["userErrors"][0]["code"] == "VALIDATION_ERROR"
