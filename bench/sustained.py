@@ -3,11 +3,13 @@ the local receiver. The rate steps up (×STEP_FACTOR) until a step is not sustai
 bisects between the highest good and the lowest bad rate to within 20%; the highest
 sustained rate is the row.
 
-A step is sustained when every payment succeeded, the answers kept up with the schedule,
-and the webhook backlog stayed flat: the backlog at a moment is the webhooks owed by then
-(the events of the payments answered by then, one per event and endpoint) less those
-arrived; flat means it grew by at most `GROWTH` of what the step's second half produced
-(and a couple of webhooks of jitter) between the middle and the end of the step.
+A step is sustained when every payment succeeded, the answers kept up with the schedule
+and came within `SLOW_P99_MS` at p99 (requests queueing behind a saturated server still
+meet the schedule for a while, at seconds a payment), and the webhook backlog stayed flat:
+the backlog at a moment is the webhooks owed by then (the events of the payments answered
+by then, one per event and endpoint) less those arrived; flat means it grew by at most
+`GROWTH` of what the step's second half produced (and a couple of webhooks of jitter)
+between the middle and the end of the step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 STEP_FACTOR = 1.5
 GROWTH = 0.05
 KEEP_UP = 1.0  # seconds the open loop may run past its schedule
+SLOW_P99_MS = 1000.0  # a payment answered later than this, at p99, is not a sustained rate
 JITTER = 2  # webhooks
 MAX_STEPS = 12
 MIN_RATE = 1.0  # payments a second: below it the search gives up
@@ -50,13 +53,18 @@ class Step:
             self.successes >= int(self.rate * self.duration)
 
     @property
+    def fast(self) -> bool:
+        return self.p99_ms < SLOW_P99_MS
+
+    @property
     def sustained(self) -> bool:
-        return self.flat and self.kept_up
+        return self.flat and self.kept_up and self.fast
 
     def describe(self) -> str:
         verdict = "✓" if self.sustained else "✗ " + ", ".join(
             reason for reason, bad in [("backlog grew", not self.flat),
-                                       ("fell behind", not self.kept_up)] if bad)
+                                       ("fell behind", not self.kept_up),
+                                       (f"p99 {self.p99_ms:,.0f} ms", not self.fast)] if bad)
         return f"{rate_text(self.rate)}/s {verdict}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import Counter
@@ -107,6 +108,12 @@ def test_a_step_is_sustained_when_the_backlog_stays_flat_and_the_answers_keep_up
     growing = step(100, False)
     assert not growing.flat and not growing.kept_up
     assert "backlog grew" in growing.describe()
+
+
+def test_a_step_answered_in_seconds_is_not_sustained_even_on_schedule():
+    queued = dataclasses.replace(step(300, True), p50_ms=618.0, p99_ms=1444.0)
+    assert queued.flat and queued.kept_up and not queued.sustained
+    assert queued.describe() == "300/s ✗ p99 1,444 ms"
 
 
 def test_the_rate_steps_up_then_bisects_to_within_a_fifth():
