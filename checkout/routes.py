@@ -24,7 +24,6 @@ from core.clock import now
 from core.config import get_settings
 from core.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, ErrorCode, UserError
 from core.proxies import client_ip
-from core.ratelimit import tightest
 from core.urls import origin, return_url
 from models.db import is_connection_error
 from models.merchants import Merchant
@@ -260,11 +259,8 @@ def too_many_posts(endpoint: Endpoint) -> Endpoint:
 
     @functools.wraps(endpoint)
     async def limited(request: Request) -> Response:
-        limits = request.app.state.limits
-        result = await limits.checkout_ip.take(client_ip(request))
-        if not result.retry_after:
-            result = tightest(result, await limits.checkout_intent.take(
-                request.path_params["intent_id"][:64]))
+        result = await request.app.state.limits.checkout(
+            client_ip(request), request.path_params["intent_id"][:64])
         if result.retry_after:
             response: Response = message_page(
                 "Too many attempts", "Too many payment attempts. Wait a moment and try again.",

@@ -239,6 +239,12 @@ class Limits:
             limits.append((self.graphql_credential, sha256_hex(credential)))
         return tightest(*await take_in_turn(*limits))
 
+    async def checkout(self, ip: str, intent_id: str) -> Verdict:
+        """The tightest of a checkout POST's limits: per IP, then per intent (counted only
+        when the IP's limit let the request through), in one round trip."""
+        return tightest(*await take_in_turn((self.checkout_ip, ip),
+                                            (self.checkout_intent, intent_id)))
+
     @classmethod
     def of(cls, settings: Any, store: LimitStore) -> Limits:
         """From `core.config.Settings`."""

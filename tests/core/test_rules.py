@@ -12,7 +12,15 @@ from core import webhooks as hooks
 from core.config import load_settings, read_dotenv
 from core.errors import ErrorCode, UserError
 from core.permissions import Role, may_assign, role_allows
-from core.ratelimit import LocalStore, Rate, RateLimiter, Verdict, take_in_turn, tightest
+from core.ratelimit import (
+    Limits,
+    LocalStore,
+    Rate,
+    RateLimiter,
+    Verdict,
+    take_in_turn,
+    tightest,
+)
 
 
 def field_of(error: pytest.ExceptionInfo) -> tuple:
@@ -375,3 +383,15 @@ async def test_limits_taken_in_turn_stop_at_the_first_refusal(limit_store):
     refused = await take_in_turn((ip, "10.0.0.1"), (key, "k"))
     assert len(refused) == 1 and refused[0].retry_after >= 1  # the key's bucket untouched
     assert (await key.take("k")).remaining == 1
+
+
+async def test_checkout_limits_take_the_ip_then_the_intent_in_one_turn(limit_store, tmp_path):
+    """A checkout POST: per IP (3 intents' worth), then per intent, each counted only while
+    the one before let it through."""
+    settings = load_settings({"DATA_DIR": str(tmp_path), "CHECKOUT_POSTS_PER_MINUTE": "1"})
+    limits = Limits.of(settings, limit_store)
+    assert (await limits.checkout("10.0.0.1", "pi_a")).retry_after == 0
+    assert (await limits.checkout("10.0.0.1", "pi_a")).retry_after >= 1  # the intent's limit
+    assert (await limits.checkout("10.0.0.1", "pi_b")).retry_after == 0
+    assert (await limits.checkout("10.0.0.1", "pi_c")).retry_after >= 1  # the IP's: 3 taken
+    assert (await limits.checkout("10.0.0.2", "pi_c")).retry_after == 0  # pi_c not counted
