@@ -95,8 +95,19 @@ async def deliver_events(event_ids: list[str]) -> None:
     fleet's workers listen to it; this process's pumps are woken directly."""
     live.announce()  # subscribers read what is new from the database (CONTRACT §15)
     if event_ids:
-        for wake in _pumps:
-            wake()
+        _wake_pumps()
+
+
+def deliveries_due() -> None:
+    """Deliveries were made due again (a recovery): wake the fleet's pumps, through the
+    live channel, and this process's directly."""
+    live.announce()
+    _wake_pumps()
+
+
+def _wake_pumps() -> None:
+    for wake in _pumps:
+        wake()
 
 
 async def settle() -> None:

@@ -30,6 +30,7 @@ SECRET_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a 
 MANAGE, READ, READ_SECRET = "settings:update", "settings:read", "settings:read_secret"
 DESCRIPTION_MAX_LENGTH = WebhookEndpoint._meta.fields_map["description"].max_length
 MANUALLY_DISABLED = "Disabled by the merchant"
+RECOVER_PAGE = 1000  # deliveries recovered per statement
 
 
 @dataclass(frozen=True)
@@ -154,24 +155,29 @@ async def _rotate(endpoint: WebhookEndpoint) -> WebhookEndpoint:
 async def recover(caller: Caller, endpoint_id: str, since: datetime) -> int:
     """Send again every event created since `since` that the endpoint was meant for and
     never acknowledged, held ones included, each with a fresh round of retries (the same
-    webhook-id). Returns how many."""
+    webhook-id). Returns how many. A page of RECOVER_PAGE deliveries at a time, in id order:
+    a month of a busy merchant's events is never held in memory or in one transaction."""
     endpoint = await _managed(caller, endpoint_id)
     if endpoint.status != EndpointStatus.ENABLED:
         raise UserError(ErrorCode.INVALID_STATE, "Enable the endpoint first", "id")
     since = endpoints.recover_since(since, now())
-    owed = await EndpointDelivery.filter(
-        endpoint_id=endpoint.id, event__created_at__gte=since,
-        state__not=PairState.DELIVERED.value).values_list("id", "event_id")
-    moment = now()
-    for start in range(0, len(owed), 1000):
-        await EndpointDelivery.filter(id__in=[pair for pair, _ in owed[start:start + 1000]]) \
-            .update(state=PairState.PENDING.value, next_attempt_at=moment,
-                    retry_base=F("attempt_count"),
-                    # a result under way (a hold written as the endpoint was disabled) no
-                    # longer holds the lease: it cannot undo the recovery
-                    lease_until=None)
-    await dispatch.deliver_events([event_id for _, event_id in owed])  # wake the pumps
-    return len(owed)
+    owed = EndpointDelivery.filter(endpoint_id=endpoint.id, event__created_at__gte=since,
+                                   state__not=PairState.DELIVERED.value)
+    moment, recovered, after = now(), 0, 0
+    while page := await owed.filter(id__gt=after).order_by("id").limit(
+            RECOVER_PAGE).values_list("id", flat=True):
+        # not one a pump delivered since the page was read: that would be sent twice
+        recovered += await EndpointDelivery.filter(
+            id__in=page, state__not=PairState.DELIVERED.value).update(
+            state=PairState.PENDING.value, next_attempt_at=moment,
+            retry_base=F("attempt_count"),
+            # a result under way (a hold written as the endpoint was disabled) no longer
+            # holds the lease: it cannot undo the recovery
+            lease_until=None)
+        after = page[-1]
+    if recovered:
+        dispatch.deliveries_due()
+    return recovered
 
 
 # --- the settings' default endpoint (CONTRACT §14) ------------------------------------------

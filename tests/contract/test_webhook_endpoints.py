@@ -228,6 +228,31 @@ async def test_disabled_endpoints_hold_events_until_recovered(client, shop, rece
     assert len(live_box.received) == 2  # the other endpoint got nothing again
 
 
+async def test_a_recovery_goes_through_every_page(client, shop, receiver, worker,
+                                                  monkeypatch):
+    from resolvers import webhook_endpoints
+
+    monkeypatch.setattr(webhook_endpoints, "RECOVER_PAGE", 2)
+    box = receiver.inbox()
+    held = await create_endpoint(client, shop, box.url)
+    await update_endpoint(client, shop, held["id"], status="DISABLED")
+    events = [await created_event((await create_intent(client, shop))["id"])
+              for _ in range(5)]
+
+    async def all_held():
+        return [(await delivery_states(event.id))[held["id"]] for event in events] == \
+            ["HELD"] * 5
+
+    await wait_for(all_held)
+    await update_endpoint(client, shop, held["id"], status="ENABLED")
+    recovered = payload_of(await gql(client, RECOVER_ENDPOINT, {"input": {
+        "id": held["id"], "since": (now() - timedelta(hours=1)).isoformat()}},
+        token=shop.owner.token), "recoverWebhookEndpoint")
+    assert recovered == {"count": 5, "userErrors": []}  # three pages: 2, 2 and 1
+    await wait_for(lambda: len(box.received) == 5)
+    assert {r.headers["webhook-id"] for r in box.received} == {e.id for e in events}
+
+
 async def test_redeliver_to_one_endpoint(client, shop, receiver, worker):
     boxes = [receiver.inbox(), receiver.inbox()]
     first = await create_endpoint(client, shop, boxes[0].url)
