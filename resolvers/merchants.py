@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
@@ -14,6 +15,7 @@ from core.config import get_settings
 from core.permissions import Role
 from models.merchants import Membership, Merchant, MerchantLogo
 from models.payment_intents import PaymentIntent
+from models.webhooks import WebhookEndpoint
 from resolvers import caps, webhook_endpoints
 from resolvers.access import Caller, authorize, member_may, role_in
 from resolvers.cpu import Gate
@@ -205,18 +207,28 @@ async def rotate_webhook_secret(caller: Caller, merchant_id: str) -> Merchant:
     return await Merchant.get(id=merchant_id)
 
 
-async def webhook_url_seen_by(caller: Caller, merchant: Merchant) -> str | None:
+# A DataLoader's `load`: it returns a future at once and batches every load of one tick.
+DefaultEndpointOf = Callable[[str], Awaitable[WebhookEndpoint | None]]
+
+
+async def webhook_url_seen_by(caller: Caller, merchant: Merchant,
+                              default_endpoint: DefaultEndpointOf
+                              ) -> str | None:
     """The default endpoint's, for the merchant's members; null for API keys (CONTRACT §10:
     keys see no settings)."""
+    endpoint = default_endpoint(merchant.id)  # asked first: every merchant's in one batch
     if not await member_may(caller, merchant.id, "settings:read"):
         return None
-    endpoint = await webhook_endpoints.default_endpoint(merchant.id)
-    return endpoint.url if endpoint else None
+    found = await endpoint
+    return found.url if found else None
 
 
-async def webhook_secret_seen_by(caller: Caller, merchant: Merchant) -> str | None:
+async def webhook_secret_seen_by(caller: Caller, merchant: Merchant,
+                                 default_endpoint: DefaultEndpointOf
+                                 ) -> str | None:
     """The default endpoint's, for OWNER and ADMIN only."""
+    endpoint = default_endpoint(merchant.id)  # asked first: every merchant's in one batch
     if not await member_may(caller, merchant.id, "settings:read_secret"):
         return None
-    endpoint = await webhook_endpoints.default_endpoint(merchant.id)
-    return endpoint.secret if endpoint else None
+    found = await endpoint
+    return found.secret if found else None

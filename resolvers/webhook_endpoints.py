@@ -60,6 +60,13 @@ async def default_endpoint(merchant_id: str) -> WebhookEndpoint | None:
     return await WebhookEndpoint.get_or_none(merchant_id=merchant_id, is_default=True)
 
 
+async def default_endpoints(merchant_ids: list[str]) -> list[WebhookEndpoint | None]:
+    """Each merchant's default endpoint, or None, in the order asked: one query."""
+    rows = await WebhookEndpoint.filter(merchant_id__in=merchant_ids, is_default=True)
+    found = {row.merchant_id: row for row in rows}
+    return [found.get(merchant_id) for merchant_id in merchant_ids]
+
+
 async def _managed(caller: Caller, endpoint_id: str) -> WebhookEndpoint:
     """An endpoint the caller may manage (another merchant's, or a role that may not manage
     endpoints: NOT_FOUND)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from core.branding import Branding as BrandingModel
@@ -14,9 +15,10 @@ from models.merchants import Membership as MembershipModel
 from models.merchants import Merchant as MerchantModel
 from models.users import Session as SessionModel
 from models.users import User as UserModel
+from models.webhooks import WebhookEndpoint as WebhookEndpointModel
 from resolvers import access, api_keys, auth, merchants, team, webhook_endpoints
 from resolvers.money import settings as payout_settings
-from schema.context import caller_of, related
+from schema.context import caller_of, loader, related
 from schema.enums import BorderStyle, Role
 from schema.money_types import PayoutSchedule
 from schema.webhook_endpoints import WebhookEndpoint
@@ -96,6 +98,11 @@ class Branding:
                         border_style=brand.border_style, logo_url=merchants.logo_url(brand))
 
 
+def default_endpoint_loader(info: Info) -> DataLoader[str, WebhookEndpointModel | None]:
+    """One query for the default endpoints of every merchant in the response."""
+    return loader(info, "default_endpoints", webhook_endpoints.default_endpoints)
+
+
 @strawberry.type(description="A merchant's settings: its webhook endpoint, default "
                              "currency and checkout branding. Changed by OWNER and ADMIN "
                              "(updateMerchantSettings, uploadMerchantLogo).")
@@ -107,13 +114,15 @@ class MerchantSettings:
     @strawberry.field(description="Where the merchant's events are POSTed; null when webhooks "
                                   "are off, and for API keys.")
     async def webhook_url(self, info: Info) -> str | None:
-        return await merchants.webhook_url_seen_by(await caller_of(info), self.model)
+        return await merchants.webhook_url_seen_by(await caller_of(info), self.model,
+                                                   default_endpoint_loader(info).load)
 
     @strawberry.field(description="The key that signs webhooks: whsec_ + base64 of 32 bytes "
                                   "(Standard Webhooks). OWNER and ADMIN only; null for "
                                   "others and for API keys.")
     async def webhook_secret(self, info: Info) -> str | None:
-        return await merchants.webhook_secret_seen_by(await caller_of(info), self.model)
+        return await merchants.webhook_secret_seen_by(await caller_of(info), self.model,
+                                                      default_endpoint_loader(info).load)
 
     @strawberry.field(description="When payouts happen (AUTOMATIC by default).")
     def payout_schedule(self) -> PayoutSchedule:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from core.proxies import client_ip
@@ -71,6 +73,16 @@ def rate_verdicts(request: Request) -> list[Verdict]:
 
 async def caller_of(info: Info) -> Caller:
     return await info.context.caller()
+
+
+def loader(info: Info, name: str, load_fn: Callable[[list[Any]], Awaitable[list[Any]]]
+           ) -> DataLoader:
+    """The request's DataLoader called `name` (one query for every parent in the response),
+    made on first use."""
+    loaders = info.context.loaders
+    if name not in loaders:
+        loaders[name] = DataLoader(load_fn=load_fn)
+    return loaders[name]
 
 
 async def related(model: Any, name: str, kind: type) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from core.clock import now
@@ -19,6 +18,7 @@ from models.money import PayoutStatus as _PayoutStatus
 from models.money import TransactionType as _TransactionType
 from resolvers.money import balance
 from resolvers.money.decisions import status_at
+from schema.context import loader
 from schema.enums import documented
 
 BalanceTransactionType = documented(_TransactionType, "BalanceTransactionType", (
@@ -233,19 +233,12 @@ class Dispute:
         return self.model.closed_at
 
 
-def _loader(info: Info, name: str, load_fn) -> DataLoader:
-    loaders = info.context.loaders
-    if name not in loaders:
-        loaders[name] = DataLoader(load_fn=load_fn)
-    return loaders[name]
-
-
 async def intent_transactions(info: Info, intent_id: str) -> list[BalanceTransaction]:
     """One query for the balance transactions of every intent in the response."""
-    rows = await _loader(info, "balance_transactions", balance.transactions_of).load(intent_id)
+    rows = await loader(info, "balance_transactions", balance.transactions_of).load(intent_id)
     return [BalanceTransaction.of(row) for row in rows]
 
 
 async def intent_disputes(info: Info, intent_id: str) -> list[Dispute]:
-    rows = await _loader(info, "disputes", balance.disputes_of).load(intent_id)
+    rows = await loader(info, "disputes", balance.disputes_of).load(intent_id)
     return [Dispute.of(row) for row in rows]

@@ -20,7 +20,7 @@ from resolvers import merchants, paging, payment_intents, webhooks
 from resolvers.money import balance as money_balance
 from resolvers.payment_intents import shopper
 from schema.account_types import Branding
-from schema.context import caller_of
+from schema.context import caller_of, loader
 from schema.enums import CaptureMethod, PaymentIntentStatus, SubmitType
 from schema.money_types import (
     BalanceTransaction,
@@ -98,10 +98,7 @@ class Refund:
 
 def refund_loader(info: Info) -> DataLoader[str, list[RefundModel]]:
     """One query for the refunds of every intent in the response."""
-    loaders = info.context.loaders
-    if "refunds" not in loaders:
-        loaders["refunds"] = DataLoader(load_fn=payment_intents.refunds_of)
-    return loaders["refunds"]
+    return loader(info, "refunds", payment_intents.refunds_of)
 
 
 @strawberry.type
@@ -357,17 +354,11 @@ class WebhookDelivery:
 
 
 def delivery_state_loader(info: Info) -> DataLoader[str, DeliveryState]:
-    loaders = info.context.loaders
-    if "delivery_states" not in loaders:
-        loaders["delivery_states"] = DataLoader(load_fn=webhooks.delivery_states_of)
-    return loaders["delivery_states"]
+    return loader(info, "delivery_states", webhooks.delivery_states_of)
 
 
 def delivery_loader(info: Info) -> DataLoader[str, list[DeliveryModel]]:
-    loaders = info.context.loaders
-    if "deliveries" not in loaders:
-        loaders["deliveries"] = DataLoader(load_fn=webhooks.deliveries_of)
-    return loaders["deliveries"]
+    return loader(info, "deliveries", webhooks.deliveries_of)
 
 
 @strawberry.type(description="Something that happened to a merchant's payment intents, sent "

@@ -192,6 +192,27 @@ async def test_the_settings_webhook_url_is_the_default_endpoint(client, shop, in
     assert [e["id"] for e in merchant["webhookEndpoints"]] == [other["id"]]
 
 
+async def test_every_merchants_webhook_settings_are_read_in_one_query(client, shop, inbox,
+                                                                      caplog):
+    from tests.helpers import UPDATE_SETTINGS, create_merchant
+
+    for n in range(2):
+        merchant_id = await create_merchant(client, shop.owner, f"Branch {n}")
+        saved = payload_of(await gql(client, UPDATE_SETTINGS, {"input": {
+            "merchantId": merchant_id, "webhookUrl": inbox.url}}, token=shop.owner.token),
+            "updateMerchantSettings")
+        assert saved["userErrors"] == []
+    await set_webhook_url(client, shop, inbox.url)
+    query = "{ merchants { id settings { webhookUrl webhookSecret } } }"
+    with caplog.at_level("DEBUG", logger="tortoise.db_client"):
+        merchants = (await gql(client, query, token=shop.owner.token))["data"]["merchants"]
+    assert len(merchants) == 3 and all(
+        m["settings"]["webhookUrl"] == inbox.url and m["settings"]["webhookSecret"]
+        for m in merchants)
+    reads = [r for r in caplog.records if "FROM \"webhook_endpoints\"" in r.getMessage()]
+    assert len(reads) == 1, [r.getMessage()[:120] for r in reads]
+
+
 async def test_disabled_endpoints_hold_events_until_recovered(client, shop, receiver, worker):
     held_box, live_box = receiver.inbox(), receiver.inbox()
     held = await create_endpoint(client, shop, held_box.url)
