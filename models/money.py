@@ -104,7 +104,8 @@ class BalancePending(Model):
 
     class Meta:
         table = "balance_pending"
-        indexes = (("merchant_id", "currency", "available_hour"),)
+        # the balance's reads; the sweep's deletion of past hours (ledger.forget_past_buckets)
+        indexes = (("merchant_id", "currency", "available_hour"), ("available_hour",))
 
 
 class Payout(Model):

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.config import Settings, get_settings
+from models.money import BalancePending
 from models.payment_intents import PaymentIntent
+from models.sql import hour_of
 from resolvers.money import decisions
 from resolvers.payment_intents.decisions import Change
 
@@ -25,3 +27,11 @@ def rules(settings: Settings | None = None) -> decisions.Rules:
 
 def book(intent: PaymentIntent, change: Change, moment: datetime) -> Change:
     return decisions.book(intent, change, moment, rules())
+
+
+async def forget_past_buckets(moment: datetime) -> int:
+    """Delete the pending buckets of hours before the current one: pending is read from the
+    buckets after the current hour only, so these are never read again (one per merchant,
+    currency and hour with money settling would otherwise pile up). A late write to a past
+    hour's bucket makes it again, for the next sweep to delete."""
+    return await BalancePending.filter(available_hour__lt=hour_of(moment)).delete()

@@ -1,13 +1,14 @@
 """The worker's money jobs, run by the `sweep` job (tasks/jobs.py) in the worker or, in
 embedded mode, in the API process: automatic payouts, payout arrivals, disputes to open and
-to decide. Each is idempotent and safe with any number of workers (see each module)."""
+to decide, and the pending buckets of past hours to forget. Each is idempotent and safe with
+any number of workers (see each module)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from core.clock import now
-from resolvers.money import disputes, payouts
+from resolvers.money import disputes, ledger, payouts
 
 
 async def sweep(started: datetime, moment: datetime | None = None) -> list[str]:
@@ -18,4 +19,5 @@ async def sweep(started: datetime, moment: datetime | None = None) -> list[str]:
     written += await disputes.open_due(moment)
     written += await disputes.decide_due(moment)
     written += await payouts.automatic_payouts(moment, started)
+    await ledger.forget_past_buckets(moment)
     return written

@@ -395,3 +395,26 @@ async def test_staff_see_no_payout_or_dispute_through_the_events(client, shop):
     assert await types_seen("payout.created", token=staff.token) == set()
     assert await types_seen(token=manager.token) >= {"payout.created", "webhook.test"}
     assert "payout.created" in await types_seen(api_key=shop.api_key)
+
+
+async def test_the_sweep_forgets_pending_buckets_of_past_hours(client, shop):
+    from datetime import timedelta
+
+    from core.clock import now
+    from models.money import BalancePending
+    from models.sql import AddToPending, hour_of, write_together
+    from resolvers.money import ledger
+
+    this_hour = hour_of(now())
+    hours = [this_hour - timedelta(hours=2), this_hour - timedelta(hours=1), this_hour,
+             this_hour + timedelta(hours=1)]
+    # never-read past buckets with money in them; the current and next ones add nothing
+    await write_together(*(AddToPending(shop.merchant_id, "USD", 100 if hour < this_hour else 0,
+                                        available_hour=hour) for hour in hours))
+    before = await gql(client, BALANCE, {"merchantId": shop.merchant_id}, api_key=shop.api_key)
+    assert await ledger.forget_past_buckets(now()) == 2
+    kept = await BalancePending.filter(merchant_id=shop.merchant_id).values_list(
+        "available_hour", flat=True)
+    assert sorted(kept) == hours[2:]
+    after = await gql(client, BALANCE, {"merchantId": shop.merchant_id}, api_key=shop.api_key)
+    assert after == before
