@@ -19,14 +19,15 @@ def event_types() -> list[str]:
     return [event_type.value for event_type in EventType]
 
 
-def known_event_types(values: Iterable[str], field: str) -> set[str]:
+def known_event_types(values: Iterable[str], field: str, hint: str = "") -> set[str]:
     """The event types a filter names (the events query's `type`, the subscription's
-    `types`), each one the gateway emits: a typo is a VALIDATION_ERROR naming `field`, not a
-    filter that silently matches nothing."""
+    `types`, `enabledEvents`), each one the gateway emits: a typo is a VALIDATION_ERROR
+    naming `field`, not a filter that silently matches nothing."""
     known = set(event_types())
     for value in values:
         if value not in known:
-            raise invalid(field, f"Unknown event type {value[:64]!r}: see webhookEventTypes")
+            raise invalid(field, f"Unknown event type {value[:64]!r}: see "
+                                 f"webhookEventTypes{hint}")
     return set(values)
 
 
@@ -34,7 +35,7 @@ def enabled_events(values: Iterable[str]) -> list[str]:
     """`enabledEvents` as stored: "*" alone, or known types without repeats, in order."""
     values = list(values)
     known_event_types([value for value in values if value != ALL_EVENTS],
-                      ENABLED_EVENTS_FIELD)
+                      ENABLED_EVENTS_FIELD, hint=', or use "*"')
     cleaned: list[str] = []
     for value in values:
         if value not in cleaned:
